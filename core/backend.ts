@@ -1,0 +1,126 @@
+/**
+ * The tfjs backend, as an Effect service. `auto` takes the first that works of
+ *   tensorflow (libtensorflow through @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node),
+ *   wasm (@tensorflow/tfjs-backend-wasm, SIMD),
+ *   cpu (plain JavaScript);
+ * a named choice takes that one or fails. It reports what it picked and why.
+ */
+import { availableParallelism } from "node:os"
+import * as tf from "@tensorflow/tfjs"
+import { Context, Effect, Layer } from "effect"
+import { BackendUnavailable } from "./errors.ts"
+
+export type BackendName = "tensorflow" | "wasm" | "cpu"
+export type BackendChoice = BackendName | "auto"
+
+export const BACKEND_CHOICES: ReadonlyArray<BackendChoice> = ["auto", "tensorflow", "wasm", "cpu"]
+
+export interface BackendAttempt {
+  readonly backend: BackendName
+  readonly via: string
+  readonly ok: boolean
+  readonly detail: string
+}
+
+export interface BackendInfo {
+  readonly name: BackendName
+  /** The package that provides it. */
+  readonly via: string
+  /** One line: what was picked and why the ones before it were not. */
+  readonly reason: string
+  /** Threads its kernels use. */
+  readonly threads: number
+  readonly attempts: ReadonlyArray<BackendAttempt>
+}
+
+export class Backend extends Context.Service<Backend, BackendInfo>()("carl/core/Backend") {
+  static layer(choice: BackendChoice = "auto"): Layer.Layer<Backend, BackendUnavailable> {
+    return Layer.effect(Backend, selectBackend(choice))
+  }
+}
+
+const errorText = (error: unknown): string => {
+  const message = error instanceof Error ? error.message : String(error)
+  return message.split("\n")[0] ?? message
+}
+
+/** Importing a tfjs-node package registers its "tensorflow" backend with tfjs. */
+const tryTensorflow = (packageName: string): Effect.Effect<BackendAttempt> =>
+  Effect.tryPromise(() => import(packageName)).pipe(
+    Effect.flatMap(() => Effect.promise(() => tf.setBackend("tensorflow"))),
+    Effect.map((ok) => ({
+      backend: "tensorflow" as const,
+      via: packageName,
+      ok,
+      detail: ok ? "libtensorflow loaded" : "the package loaded but its backend did not initialise"
+    })),
+    Effect.catch((error) =>
+      Effect.succeed({
+        backend: "tensorflow" as const,
+        via: packageName,
+        ok: false,
+        detail: errorText(error.cause).includes("Cannot find")
+          ? "not installed (optional dependency; see the README on GPUs)"
+          : errorText(error.cause)
+      })
+    )
+  )
+
+const tryRegistered = (backend: "wasm" | "cpu", via: string, load: () => Promise<unknown>): Effect.Effect<BackendAttempt> =>
+  Effect.tryPromise(async () => {
+    await load()
+    return tf.setBackend(backend)
+  }).pipe(
+    Effect.map((ok) => ({ backend, via, ok, detail: ok ? "initialised" : "did not initialise" })),
+    Effect.catch((error) => Effect.succeed({ backend, via, ok: false, detail: errorText(error.cause) }))
+  )
+
+const attemptsFor = (backend: BackendName): ReadonlyArray<Effect.Effect<BackendAttempt>> => {
+  switch (backend) {
+    case "tensorflow":
+      return [tryTensorflow("@tensorflow/tfjs-node-gpu"), tryTensorflow("@tensorflow/tfjs-node")]
+    case "wasm":
+      return [tryRegistered("wasm", "@tensorflow/tfjs-backend-wasm", () => import("@tensorflow/tfjs-backend-wasm"))]
+    case "cpu":
+      return [tryRegistered("cpu", "@tensorflow/tfjs-backend-cpu", () => import("@tensorflow/tfjs-backend-cpu"))]
+  }
+}
+
+const threadsOf = (backend: BackendName): number => {
+  // tfjs-backend-wasm runs one thread in Node; the cpu backend is single-threaded JavaScript;
+  // libtensorflow sizes its pools to the machine.
+  if (backend === "tensorflow") return availableParallelism()
+  return 1
+}
+
+export const selectBackend = Effect.fn("selectBackend")(function* (choice: BackendChoice) {
+  // tfjs's console banner about tfjs-node is noise: carl reports the backend itself.
+  tf.env().set("PROD", true)
+  const order: ReadonlyArray<BackendName> = choice === "auto" ? ["tensorflow", "wasm", "cpu"] : [choice]
+  const attempts: Array<BackendAttempt> = []
+  for (const backend of order) {
+    for (const attempt of attemptsFor(backend)) {
+      const result = yield* attempt
+      attempts.push(result)
+      if (result.ok) {
+        yield* Effect.promise(() => tf.ready())
+        const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.via}: ${a.detail}`)
+        const why = choice === "auto" ? "first available" : "chosen with --backend"
+        return {
+          name: backend,
+          via: result.via,
+          reason: `${backend} via ${result.via} (${why})${skipped.length > 0 ? `; skipped ${skipped.join("; ")}` : ""}`,
+          threads: threadsOf(backend),
+          attempts
+        } satisfies BackendInfo
+      }
+    }
+  }
+  return yield* new BackendUnavailable({
+    backend: choice,
+    reason: attempts.map((a) => `${a.via}: ${a.detail}`).join("; ")
+  })
+})
+
+/** For code outside Effect: pick a backend as `--backend` would, and say which. */
+export const useBackend = (choice: BackendChoice = "auto"): Promise<BackendInfo> => Effect.runPromise(selectBackend(choice))

@@ -1,0 +1,113 @@
+/**
+ * A plugin is one node of a carl graph: the ports it needs, the ports it gives, the weights it
+ * owns, and a synchronous `run` that is plain tensor math (Effect stays outside, tfjs inside).
+ */
+import type * as tf from "@tensorflow/tfjs"
+import type { ParameterSet } from "./parameters.ts"
+import type { AnyPort, LossPortName, PortMap, PortsToMap } from "./ports.ts"
+
+export interface RunContext {
+  /** True inside a training step, false for forward-only runs (embedding, evaluation). */
+  readonly training: boolean
+  /** Optimiser steps already taken. */
+  readonly step: number
+  readonly totalSteps: number
+  /**
+   * Re-evaluates `port` with some upstream ports replaced by the given tensors, reusing every
+   * other value of this pass. Used by PGD to take more than one step on the same loss.
+   */
+  recompute(port: string, overrides: Readonly<Record<string, tf.Tensor>>): tf.Tensor
+  /** A diagnostic that is printed once per run, however many steps repeat it. */
+  warnOnce(key: string, message: string): void
+}
+
+export interface AfterStepContext {
+  /** Optimiser steps taken, this one included (k in Eq. 2). */
+  readonly step: number
+  readonly totalSteps: number
+}
+
+export interface Plugin<Needs extends PortMap = PortMap, Gives extends PortMap = PortMap> {
+  readonly name: string
+  readonly needs: ReadonlyArray<AnyPort>
+  readonly gives: ReadonlyArray<AnyPort>
+  /** Weight sets the plugin reads; trainable ones receive gradients from every loss they reach. */
+  readonly parameters: ReadonlyArray<ParameterSet>
+  /** Set only by the objective plugin: the λ of each loss port (Eq. 11). */
+  readonly lossWeights?: ReadonlyMap<LossPortName, number>
+  run(inputs: Needs, context: RunContext): Gives
+  /** Runs after the optimiser has updated the weights (the momentum updater lives here). */
+  afterStep?(context: AfterStepContext): void
+}
+
+/** A plugin seen by the executor, which only knows its port records at run time. */
+export type AnyPlugin = Plugin<PortMap, PortMap>
+
+export interface PluginSpec<Needs extends ReadonlyArray<AnyPort>, Gives extends ReadonlyArray<AnyPort>> {
+  readonly name: string
+  readonly needs: Needs
+  readonly gives: Gives
+  readonly parameters?: ReadonlyArray<ParameterSet>
+  readonly lossWeights?: ReadonlyMap<LossPortName, number>
+  readonly run: (inputs: PortsToMap<Needs>, context: RunContext) => PortsToMap<Gives>
+  readonly afterStep?: (context: AfterStepContext) => void
+}
+
+export const definePlugin = <const Needs extends ReadonlyArray<AnyPort>, const Gives extends ReadonlyArray<AnyPort>>(
+  spec: PluginSpec<Needs, Gives>
+): Plugin<PortsToMap<Needs>, PortsToMap<Gives>> => ({
+  name: spec.name,
+  needs: spec.needs,
+  gives: spec.gives,
+  parameters: spec.parameters ?? [],
+  ...(spec.lossWeights === undefined ? {} : { lossWeights: spec.lossWeights }),
+  run: spec.run,
+  ...(spec.afterStep === undefined ? {} : { afterStep: spec.afterStep })
+})
+
+type RenameMap = { readonly [from: string]: AnyPort }
+
+export type RenamedPorts<M, R extends RenameMap> = {
+  [K in keyof M as K extends keyof R ? R[K]["name"] : K]: M[K]
+}
+
+/**
+ * The same plugin wired to other ports, sharing its weights: the encoder run on the perturbed
+ * embeddings is `withPorts(encode, { tokenEmbeddings: Ports.perturbedEmbeddings, ... })`.
+ */
+export const withPorts = <Needs extends PortMap, Gives extends PortMap, const R extends RenameMap>(
+  plugin: Plugin<Needs, Gives>,
+  renames: R,
+  name = `${plugin.name}[${Object.values(renames)
+    .map((port) => port.name)
+    .join(",")}]`
+): Plugin<RenamedPorts<Needs, R>, RenamedPorts<Gives, R>> => {
+  const known = new Set([...plugin.needs, ...plugin.gives].map((port) => port.name))
+  for (const [from, to] of Object.entries(renames)) {
+    const original = [...plugin.needs, ...plugin.gives].find((port) => port.name === from)
+    if (original === undefined || !known.has(from)) {
+      throw new Error(`withPorts(${plugin.name}): the plugin has no port named ${from}`)
+    }
+    if (original.rank !== to.rank || original.dtype !== to.dtype) {
+      throw new Error(
+        `withPorts(${plugin.name}): port ${from} is ${original.dtype} rank ${original.rank}, ${to.name} is ${to.dtype} rank ${to.rank}`
+      )
+    }
+  }
+  const rename = (port: AnyPort): AnyPort => renames[port.name] ?? port
+  const originalName = new Map(Object.entries(renames).map(([from, to]) => [to.name, from]))
+  return {
+    name,
+    needs: plugin.needs.map(rename),
+    gives: plugin.gives.map(rename),
+    parameters: plugin.parameters,
+    run: (inputs: Record<string, tf.Tensor>, context: RunContext) => {
+      const original: Record<string, tf.Tensor> = {}
+      for (const [key, value] of Object.entries(inputs)) original[originalName.get(key) ?? key] = value
+      const outputs: Record<string, tf.Tensor> = plugin.run(original as Needs, context)
+      const renamed: Record<string, tf.Tensor> = {}
+      for (const [key, value] of Object.entries(outputs)) renamed[renames[key]?.name ?? key] = value
+      return renamed as RenamedPorts<Gives, R>
+    }
+  } as Plugin<RenamedPorts<Needs, R>, RenamedPorts<Gives, R>>
+}

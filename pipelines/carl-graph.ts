@@ -1,0 +1,131 @@
+/**
+ * The CARL training step as a graph (Fig. 1 of the paper):
+ *
+ *   online:   ids → e → encoder → pool → projection → prediction p
+ *   target:   ids → target encoder → pool → target projection z       (EMA of online, Eqs. 1–2)
+ *   MCCL:     p, z, va labels → L_MCCL                                  (Eqs. 3–6)
+ *   saliency: ‖∂L_MCCL/∂e_t‖ → top 10% tokens per sentence              (Eq. 7)
+ *   PGD:      δ inside a per-token ε-ball on those tokens               (Eqs. 8–9)
+ *   PTD:      encoder(e + δ) → token head → focal loss                  (Eq. 10)
+ *   total:    0.8·L_MCCL + 0.2·L_PTD                                    (Eq. 11)
+ */
+import type * as tf from "@tensorflow/tfjs"
+import type { CarlConfig } from "../core/config.ts"
+import { GraphBuilder } from "../core/graph.ts"
+import type { ParameterSet } from "../core/parameters.ts"
+import { withPorts } from "../core/plugin.ts"
+import { Ports } from "../core/ports.ts"
+import type { SeededRandom } from "../core/random.ts"
+import { embedTokens, encode, pool, targetEncoderPlugins, type Encoder } from "../plugins/encoder/index.ts"
+import { initMlpHead, mlpHead } from "../plugins/heads/index.ts"
+import { mccl } from "../plugins/mccl/index.ts"
+import { momentumUpdater } from "../plugins/momentum/index.ts"
+import { objective } from "../plugins/objective/index.ts"
+import { initTokenHead, perturbedTokenDetection } from "../plugins/ptd/index.ts"
+import { perturbEmbeddings, pgd, saliencySelection } from "../plugins/saliency-pgd/index.ts"
+
+/** Every weight a CARL run trains or tracks. */
+export interface CarlModel {
+  readonly online: Encoder
+  readonly target: Encoder
+  readonly projection: ParameterSet
+  readonly targetProjection: ParameterSet
+  readonly prediction: ParameterSet
+  readonly tokenHead: ParameterSet
+}
+
+export const createCarlModel = (online: Encoder, config: CarlConfig, random: SeededRandom): CarlModel => {
+  const hidden = online.hiddenSize
+  const projectionSize = config.model.projectionSize
+  const projection = initMlpHead(
+    random.fork("projection"),
+    { inFeatures: hidden, hiddenFeatures: hidden, outFeatures: projectionSize },
+    { trainable: true }
+  )
+  return {
+    online,
+    target: online.copy({ trainable: false }),
+    projection,
+    targetProjection: projection.copy({ trainable: false }),
+    prediction: initMlpHead(
+      random.fork("prediction"),
+      { inFeatures: projectionSize, hiddenFeatures: projectionSize, outFeatures: projectionSize },
+      { trainable: true }
+    ),
+    tokenHead: initTokenHead(random.fork("token-head"), hidden)
+  }
+}
+
+export const disposeCarlModel = (model: CarlModel): void => {
+  for (const set of [
+    model.online.parameters,
+    model.target.parameters,
+    model.projection,
+    model.targetProjection,
+    model.prediction,
+    model.tokenHead
+  ]) {
+    set.dispose()
+  }
+}
+
+/** The graph's inputs: one batch. */
+export const carlInputs = [Ports.tokenIds, Ports.attentionMask, Ports.vaLabels] as const
+
+export interface CarlBatch {
+  readonly tokenIds: tf.Tensor2D
+  readonly attentionMask: tf.Tensor2D
+  readonly vaLabels: tf.Tensor2D
+}
+
+/**
+ * Every node of the CARL step but the objective, so that a new head can be added before it:
+ * `carlGraphBuilder(model, config).add(myHead).add(objective({...})).build()`.
+ */
+export const carlGraphBuilder = (model: CarlModel, config: CarlConfig) => {
+  const pooling = config.model.pooling
+  const [targetEmbed, targetEncode, targetPool] = targetEncoderPlugins(model.target, pooling)
+  return GraphBuilder.from(...carlInputs)
+    .add(embedTokens(model.online))
+    .add(encode(model.online))
+    .add(pool(model.online, pooling))
+    .add(mlpHead({ name: "projection", parameters: model.projection, input: Ports.sentenceEmbedding, output: Ports.onlineProjection }))
+    .add(mlpHead({ name: "prediction", parameters: model.prediction, input: Ports.onlineProjection, output: Ports.onlinePrediction }))
+    .add(targetEmbed)
+    .add(targetEncode)
+    .add(targetPool)
+    .add(
+      mlpHead({
+        name: "target-projection",
+        parameters: model.targetProjection,
+        input: Ports.targetSentenceEmbedding,
+        output: Ports.targetEmbedding
+      })
+    )
+    .add(mccl(config.mccl))
+    .add(saliencySelection(config.saliency.topFraction))
+    .add(pgd(config.pgd))
+    .add(perturbEmbeddings)
+    .add(
+      withPorts(
+        encode(model.online),
+        { tokenEmbeddings: Ports.perturbedEmbeddings, hiddenStates: Ports.perturbedHiddenStates },
+        "encode-perturbed"
+      )
+    )
+    .add(perturbedTokenDetection({ parameters: model.tokenHead, gamma: config.ptd.gamma }))
+    .add(
+      momentumUpdater(
+        [
+          { online: model.online.parameters, target: model.target.parameters },
+          { online: model.projection, target: model.targetProjection }
+        ],
+        config.momentum.initial
+      )
+    )
+}
+
+export const carlGraph = (model: CarlModel, config: CarlConfig) =>
+  carlGraphBuilder(model, config)
+    .add(objective({ "loss.mccl": config.objective.mccl, "loss.ptd": config.objective.ptd }))
+    .build()

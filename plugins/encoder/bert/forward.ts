@@ -1,0 +1,104 @@
+/**
+ * What Hugging Face's BertModel and RobertaModel compute, from word embeddings on:
+ * position and token-type embeddings, LayerNorm, then per layer self-attention with the
+ * padding mask, residual LayerNorm, a GELU (erf) feed-forward, residual LayerNorm.
+ */
+import * as tf from "@tensorflow/tfjs"
+import { gelu, layerNorm } from "../../../core/activations.ts"
+import { dense } from "../../../core/dense.ts"
+import { embeddingLookup } from "../../../core/embedding-lookup.ts"
+import type { ParameterSet } from "../../../core/parameters.ts"
+import type { BertConfig } from "./config.ts"
+import { layerPrefix } from "./weights.ts"
+
+/** Large enough that exp() of it is 0 in float32, small enough that adding scores stays finite. */
+const MASKED_SCORE = -1e9
+
+const linear = (parameters: ParameterSet, name: string, x: tf.Tensor3D): tf.Tensor3D =>
+  dense(x, parameters.get(`${name}.weight`) as tf.Tensor2D, parameters.get(`${name}.bias`) as tf.Tensor1D)
+
+const norm = (parameters: ParameterSet, name: string, x: tf.Tensor3D, epsilon: number): tf.Tensor3D =>
+  layerNorm(x, parameters.get(`${name}.weight`) as tf.Tensor1D, parameters.get(`${name}.bias`) as tf.Tensor1D, epsilon)
+
+/** BERT counts positions from 0; RoBERTa from padding_idx + 1 over real tokens, padding_idx on padding. */
+export const positionIds = (config: BertConfig, attentionMask: tf.Tensor2D): tf.Tensor2D =>
+  tf.tidy(() => {
+    const [batch, seq] = attentionMask.shape
+    if (config.modelType === "bert") return tf.tile(tf.expandDims(tf.range(0, seq, 1, "int32"), 0), [batch, 1]) as tf.Tensor2D
+    const mask = tf.cast(attentionMask, "int32")
+    return tf.add(tf.mul(tf.cumsum(mask, 1), mask), config.padTokenId) as tf.Tensor2D
+  })
+
+export const wordEmbeddings = (parameters: ParameterSet, tokenIds: tf.Tensor2D): tf.Tensor3D =>
+  embeddingLookup(parameters.get("embeddings.word_embeddings.weight") as tf.Tensor2D, tokenIds) as tf.Tensor3D
+
+const inputEmbeddings = (
+  parameters: ParameterSet,
+  config: BertConfig,
+  words: tf.Tensor3D,
+  attentionMask: tf.Tensor2D
+): tf.Tensor3D =>
+  tf.tidy(() => {
+    const positions = embeddingLookup(
+      parameters.get("embeddings.position_embeddings.weight") as tf.Tensor2D,
+      positionIds(config, attentionMask)
+    )
+    // One segment: every token has type 0.
+    const tokenType = tf.slice(parameters.get("embeddings.token_type_embeddings.weight"), [0, 0], [1, config.hiddenSize])
+    return norm(parameters, "embeddings.LayerNorm", tf.add(tf.add(words, positions), tokenType) as tf.Tensor3D, config.layerNormEps)
+  })
+
+/** [batch, seq, hidden] → [batch, heads, seq, headSize] */
+const splitHeads = (x: tf.Tensor3D, heads: number): tf.Tensor4D => {
+  const [batch, seq, hidden] = x.shape
+  return tf.transpose(tf.reshape(x, [batch, seq, heads, hidden / heads]), [0, 2, 1, 3])
+}
+
+const selfAttention = (
+  parameters: ParameterSet,
+  config: BertConfig,
+  prefix: string,
+  x: tf.Tensor3D,
+  scoreBias: tf.Tensor4D
+): tf.Tensor3D =>
+  tf.tidy(() => {
+    const heads = config.numAttentionHeads
+    const [batch, seq, hidden] = x.shape
+    const query = splitHeads(linear(parameters, `${prefix}.attention.self.query`, x), heads)
+    // Keys transposed explicitly so the batched matMul runs without transpose flags.
+    const keysT = tf.transpose(tf.reshape(linear(parameters, `${prefix}.attention.self.key`, x), [batch, seq, heads, hidden / heads]), [0, 2, 3, 1])
+    const value = splitHeads(linear(parameters, `${prefix}.attention.self.value`, x), heads)
+    const scores = tf.add(tf.div(tf.matMul(query, keysT), Math.sqrt(hidden / heads)), scoreBias)
+    const context = tf.matMul(tf.softmax(scores, -1), value)
+    const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch, seq, hidden]) as tf.Tensor3D
+    return linear(parameters, `${prefix}.attention.output.dense`, merged)
+  })
+
+const transformerLayer = (
+  parameters: ParameterSet,
+  config: BertConfig,
+  index: number,
+  x: tf.Tensor3D,
+  scoreBias: tf.Tensor4D
+): tf.Tensor3D =>
+  tf.tidy(() => {
+    const prefix = layerPrefix(index)
+    const eps = config.layerNormEps
+    const attended = norm(parameters, `${prefix}.attention.output.LayerNorm`, tf.add(x, selfAttention(parameters, config, prefix, x, scoreBias)), eps)
+    const expanded = gelu(linear(parameters, `${prefix}.intermediate.dense`, attended))
+    return norm(parameters, `${prefix}.output.LayerNorm`, tf.add(attended, linear(parameters, `${prefix}.output.dense`, expanded)), eps)
+  })
+
+export const bertHiddenStates = (
+  parameters: ParameterSet,
+  config: BertConfig,
+  words: tf.Tensor3D,
+  attentionMask: tf.Tensor2D
+): tf.Tensor3D =>
+  tf.tidy(() => {
+    const [batch, seq] = attentionMask.shape
+    const scoreBias = tf.reshape(tf.mul(tf.sub(1, attentionMask), MASKED_SCORE), [batch, 1, 1, seq]) as tf.Tensor4D
+    let x = inputEmbeddings(parameters, config, words, attentionMask)
+    for (let i = 0; i < config.numHiddenLayers; i++) x = transformerLayer(parameters, config, i, x, scoreBias)
+    return x
+  })

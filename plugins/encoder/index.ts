@@ -1,0 +1,62 @@
+/**
+ * Any Encoder as graph plugins: word embeddings, the transformer, and pooling are three nodes,
+ * so saliency and PGD (Eqs. 7–9) can read and replace the word embeddings between them.
+ */
+import { definePlugin, withPorts } from "../../core/plugin.ts"
+import { Ports, definePort } from "../../core/ports.ts"
+import type { Encoder, Pooling } from "./encoder.ts"
+
+export { POOLINGS, type Encoder, type Pooling } from "./encoder.ts"
+export { BertEncoder, TINY_BERT_CONFIG, type BertConfig } from "./bert/index.ts"
+
+export const embedTokens = (encoder: Encoder, name = "embed-tokens") =>
+  definePlugin({
+    name,
+    needs: [Ports.tokenIds],
+    gives: [Ports.tokenEmbeddings],
+    parameters: [encoder.parameters],
+    run: ({ tokenIds }) => ({ tokenEmbeddings: encoder.embedTokens(tokenIds) })
+  })
+
+export const encode = (encoder: Encoder, name = "encode") =>
+  definePlugin({
+    name,
+    needs: [Ports.tokenEmbeddings, Ports.tokenIds, Ports.attentionMask],
+    gives: [Ports.hiddenStates],
+    parameters: [encoder.parameters],
+    run: ({ tokenEmbeddings, tokenIds, attentionMask }) => ({
+      hiddenStates: encoder.encode(tokenEmbeddings, tokenIds, attentionMask)
+    })
+  })
+
+export const pool = (encoder: Encoder, pooling: Pooling, name = `pool-${pooling}`) =>
+  definePlugin({
+    name,
+    needs: [Ports.hiddenStates, Ports.attentionMask],
+    gives: [Ports.sentenceEmbedding],
+    parameters: [encoder.parameters],
+    run: ({ hiddenStates, attentionMask }) => ({ sentenceEmbedding: encoder.pool(hiddenStates, attentionMask, pooling) })
+  })
+
+export const targetTokenEmbeddings = definePort(
+  "targetTokenEmbeddings",
+  3,
+  "float32",
+  "[batch, seq, hidden] word embeddings of the target encoder"
+)
+
+/** The momentum target's forward: the same three nodes on the target's own weights and ports. */
+export const targetEncoderPlugins = (target: Encoder, pooling: Pooling) =>
+  [
+    withPorts(embedTokens(target), { tokenEmbeddings: targetTokenEmbeddings }, "target-embed-tokens"),
+    withPorts(
+      encode(target),
+      { tokenEmbeddings: targetTokenEmbeddings, hiddenStates: Ports.targetHiddenStates },
+      "target-encode"
+    ),
+    withPorts(
+      pool(target, pooling),
+      { hiddenStates: Ports.targetHiddenStates, sentenceEmbedding: Ports.targetSentenceEmbedding },
+      "target-pool"
+    )
+  ] as const
