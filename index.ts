@@ -7,8 +7,9 @@
 export { AdamW, DEFAULT_ADAMW, type AdamWOptions } from "./core/adamw.ts"
 export { Backend, BACKEND_CHOICES, selectBackend, useBackend, type BackendChoice, type BackendInfo, type BackendName } from "./core/backend.ts"
 export { CarlConfigSchema, decodeConfig, defaultConfig, type CarlConfig, type CarlConfigInput } from "./core/config.ts"
-export { cosineMatrix, unitRows } from "./core/cosine-similarity.ts"
+export { cosineMatrix } from "./core/cosine-similarity.ts"
 export { dense } from "./core/dense.ts"
+export { stopGradient } from "./core/stop-gradient.ts"
 export { embeddingLookup } from "./core/embedding-lookup.ts"
 export { BackendUnavailable, ConfigError, GraphRunError, GraphWiringError, NonFiniteLoss } from "./core/errors.ts"
 export { runForward, runTrainingPass, trainingStages, type Pass, type StepClock } from "./core/executor.ts"
@@ -27,3 +28,7 @@ export * from "./plugins/objective/index.ts"
 export * from "./plugins/ptd/index.ts"
 export * from "./plugins/saliency-pgd/index.ts"
 export { carlGraph, carlGraphBuilder, carlInputs, createCarlModel, disposeCarlModel, type CarlBatch, type CarlModel } from "./pipelines/carl-graph.ts"
+
+// Hugging Face tokenizers and hub downloads
+export { loadTokenizer, TokenizerError, type EncodedBatch, type HfTokenizer } from "./plugins/tokenizer/hf-tokenizer.ts"
+export * from "./plugins/hub/index.ts"

@@ -1,22 +1,38 @@
 import * as tf from "@tensorflow/tfjs"
+import { stopGradient } from "./stop-gradient.ts"
 
-/** Below this norm a vector counts as zero: its cosine with anything is 0 (EQUATIONS.md, Eq. 3–4). */
-export const COSINE_NORM_FLOOR = 1e-8
+/** EQUATIONS.md, Eqs. 3–4: the cosine's denominator is max(‖a‖·‖b‖, 1e-8). */
+export const COSINE_DENOMINATOR_FLOOR = 1e-8
+
+/** Smallest row scale: s² stays a normal float32, so nothing divides by an underflowed 0. */
+const SCALE_FLOOR = 1e-18
+
+/** Keeps √ away from 0 for a zero row, where its gradient would be 0·∞. */
+const SQUARED_NORM_FLOOR = 1e-30
 
 /**
- * Rows divided by max(‖row‖₂, 1e-8). The floor is applied to the squared norm before the square
- * root, so a zero row has a finite gradient (√ at 0 would give 0·∞ = NaN).
+ * Each row divided by a scale s near its largest |entry|, so squares cannot overflow. The cosine
+ * below is the same for any s > 0, so s is held constant under differentiation: exact, and it
+ * keeps the extreme intermediate gradients of the floor out of the result.
  */
-export const unitRows = (x: tf.Tensor2D): tf.Tensor2D =>
-  tf.tidy(() => {
-    const squaredNorm = tf.sum(tf.square(x), 1, true)
-    return tf.div(x, tf.sqrt(tf.maximum(squaredNorm, COSINE_NORM_FLOOR * COSINE_NORM_FLOOR)))
-  })
+const scaledRows = (x: tf.Tensor2D) => {
+  const scale = stopGradient(tf.maximum(tf.max(tf.abs(x), 1, true), SCALE_FLOOR))
+  const scaled = tf.div(x, scale)
+  const norm = tf.sqrt(tf.maximum(tf.sum(tf.square(scaled), 1, true), SQUARED_NORM_FLOOR))
+  return { scale, scaled, norm }
+}
 
 /**
- * C[i, j] = cos(a_i, b_j) = a_i·b_j / (max(‖a_i‖, 1e-8)·max(‖b_j‖, 1e-8)).
- * Equal to EQUATIONS.md's a·b / max(‖a‖‖b‖, 1e-8) whenever both norms are at least 1e-8, and
- * 0 for a zero vector, as it requires; normalising each side first keeps ‖a‖‖b‖ from overflowing.
+ * C[i, j] = a_i·b_j / max(‖a_i‖·‖b_j‖, 1e-8): a zero vector (a neutral (0, 0) label) has cosine 0
+ * with everything, never NaN. With a = s_a·ã and b = s_b·b̃ (s the row's largest |entry|) this is
+ * ã·b̃ / max(‖ã‖·‖b̃‖, 1e-8/(s_a·s_b)), which neither overflows for huge rows nor divides by 0.
  */
 export const cosineMatrix = (a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D =>
-  tf.tidy(() => tf.matMul(unitRows(a), tf.transpose(unitRows(b))))
+  tf.tidy(() => {
+    const left = scaledRows(a)
+    const right = scaledRows(b)
+    const dots = tf.matMul(left.scaled, tf.transpose(right.scaled))
+    const norms = tf.matMul(left.norm, tf.transpose(right.norm))
+    const floor = tf.div(COSINE_DENOMINATOR_FLOOR, tf.matMul(left.scale, tf.transpose(right.scale)))
+    return tf.div(dots, tf.maximum(norms, floor)) as tf.Tensor2D
+  })
