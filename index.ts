@@ -29,3 +29,6 @@ export * from "./plugins/ptd/index.ts"
 export * from "./plugins/saliency-pgd/index.ts"
 export { carlGraph, carlGraphBuilder, carlInputs, createCarlModel, disposeCarlModel, type CarlBatch, type CarlModel } from "./pipelines/carl-graph.ts"
 
+// Hugging Face tokenizers and hub downloads
+export { loadTokenizer, TokenizerError, type EncodedBatch, type HfTokenizer } from "./plugins/tokenizer/hf-tokenizer.ts"
+export * from "./plugins/hub/index.ts"
