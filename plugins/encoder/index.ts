@@ -60,3 +60,15 @@ export const targetEncoderPlugins = (target: Encoder, pooling: Pooling) =>
       "target-pool"
     )
   ] as const
+
+// BERT/RoBERTa checkpoints in Hugging Face layout (config.json + model.safetensors).
+export {
+  CheckpointError,
+  TOKENIZER_FILES,
+  loadBertDirectory,
+  readBertConfig,
+  saveBertDirectory,
+  type LoadBertOptions,
+  type LoadedBert,
+  type SaveBertOptions
+} from "./bert/checkpoint.ts"

@@ -20,13 +20,17 @@ const linear = (parameters: ParameterSet, name: string, x: tf.Tensor3D): tf.Tens
 const norm = (parameters: ParameterSet, name: string, x: tf.Tensor3D, epsilon: number): tf.Tensor3D =>
   layerNorm(x, parameters.get(`${name}.weight`) as tf.Tensor1D, parameters.get(`${name}.bias`) as tf.Tensor1D, epsilon)
 
-/** BERT counts positions from 0; RoBERTa from padding_idx + 1 over real tokens, padding_idx on padding. */
-export const positionIds = (config: BertConfig, attentionMask: tf.Tensor2D): tf.Tensor2D =>
+/**
+ * BERT counts positions from 0. RoBERTa counts real tokens from padding_idx + 1 and gives padding
+ * padding_idx, where "padding" means token id = pad_token_id, not attention mask = 0: Hugging
+ * Face's create_position_ids_from_input_ids. The two differ when a real token has the padding id.
+ */
+export const positionIds = (config: BertConfig, tokenIds: tf.Tensor2D): tf.Tensor2D =>
   tf.tidy(() => {
-    const [batch, seq] = attentionMask.shape
+    const [batch, seq] = tokenIds.shape
     if (config.modelType === "bert") return tf.tile(tf.expandDims(tf.range(0, seq, 1, "int32"), 0), [batch, 1]) as tf.Tensor2D
-    const mask = tf.cast(attentionMask, "int32")
-    return tf.add(tf.mul(tf.cumsum(mask, 1), mask), config.padTokenId) as tf.Tensor2D
+    const real = tf.cast(tf.notEqual(tokenIds, tf.scalar(config.padTokenId, tokenIds.dtype)), "int32")
+    return tf.add(tf.mul(tf.cumsum(real, 1), real), tf.scalar(config.padTokenId, "int32")) as tf.Tensor2D
   })
 
 export const wordEmbeddings = (parameters: ParameterSet, tokenIds: tf.Tensor2D): tf.Tensor3D =>
@@ -36,12 +40,12 @@ const inputEmbeddings = (
   parameters: ParameterSet,
   config: BertConfig,
   words: tf.Tensor3D,
-  attentionMask: tf.Tensor2D
+  tokenIds: tf.Tensor2D
 ): tf.Tensor3D =>
   tf.tidy(() => {
     const positions = embeddingLookup(
       parameters.get("embeddings.position_embeddings.weight") as tf.Tensor2D,
-      positionIds(config, attentionMask)
+      positionIds(config, tokenIds)
     )
     // One segment: every token has type 0.
     const tokenType = tf.slice(parameters.get("embeddings.token_type_embeddings.weight"), [0, 0], [1, config.hiddenSize])
@@ -93,12 +97,13 @@ export const bertHiddenStates = (
   parameters: ParameterSet,
   config: BertConfig,
   words: tf.Tensor3D,
+  tokenIds: tf.Tensor2D,
   attentionMask: tf.Tensor2D
 ): tf.Tensor3D =>
   tf.tidy(() => {
     const [batch, seq] = attentionMask.shape
     const scoreBias = tf.reshape(tf.mul(tf.sub(1, attentionMask), MASKED_SCORE), [batch, 1, 1, seq]) as tf.Tensor4D
-    let x = inputEmbeddings(parameters, config, words, attentionMask)
+    let x = inputEmbeddings(parameters, config, words, tokenIds)
     for (let i = 0; i < config.numHiddenLayers; i++) x = transformerLayer(parameters, config, i, x, scoreBias)
     return x
   })

@@ -9,7 +9,7 @@ import { bertHiddenStates, wordEmbeddings } from "./forward.ts"
 import { initBertWeights } from "./weights.ts"
 
 export { TINY_BERT_CONFIG, checkBertConfig, type BertConfig } from "./config.ts"
-export { initBertWeights } from "./weights.ts"
+export { bertWeightShapes, initBertWeights, isLinearWeight } from "./weights.ts"
 
 export class BertEncoder implements Encoder {
   readonly kind: string
@@ -39,8 +39,8 @@ export class BertEncoder implements Encoder {
     return wordEmbeddings(this.parameters, tokenIds)
   }
 
-  encode(tokenEmbeddings: tf.Tensor3D, _tokenIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D {
-    return bertHiddenStates(this.parameters, this.config, tokenEmbeddings, attentionMask)
+  encode(tokenEmbeddings: tf.Tensor3D, tokenIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D {
+    return bertHiddenStates(this.parameters, this.config, tokenEmbeddings, tokenIds, attentionMask)
   }
 
   pool(hiddenStates: tf.Tensor3D, attentionMask: tf.Tensor2D, pooling: Pooling): tf.Tensor2D {

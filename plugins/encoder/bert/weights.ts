@@ -9,6 +9,41 @@ import type { BertConfig } from "./config.ts"
 
 export const layerPrefix = (index: number) => `encoder.layer.${index}`
 
+/** Every weight's name and tfjs shape, in the order initBertWeights makes them. */
+export const bertWeightShapes = (config: BertConfig): Array<readonly [string, ReadonlyArray<number>]> => {
+  const { hiddenSize: H, intermediateSize: I } = config
+  const dense = (name: string, inFeatures: number, outFeatures: number) =>
+    [[`${name}.weight`, [inFeatures, outFeatures]], [`${name}.bias`, [outFeatures]]] as const
+  const norm = (name: string) => [[`${name}.weight`, [H]], [`${name}.bias`, [H]]] as const
+  const shapes: Array<readonly [string, ReadonlyArray<number>]> = [
+    ["embeddings.word_embeddings.weight", [config.vocabSize, H]],
+    ["embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, H]],
+    ["embeddings.token_type_embeddings.weight", [config.typeVocabSize, H]],
+    ...norm("embeddings.LayerNorm")
+  ]
+  for (let i = 0; i < config.numHiddenLayers; i++) {
+    const layer = layerPrefix(i)
+    shapes.push(
+      ...dense(`${layer}.attention.self.query`, H, H),
+      ...dense(`${layer}.attention.self.key`, H, H),
+      ...dense(`${layer}.attention.self.value`, H, H),
+      ...dense(`${layer}.attention.output.dense`, H, H),
+      ...norm(`${layer}.attention.output.LayerNorm`),
+      ...dense(`${layer}.intermediate.dense`, H, I),
+      ...dense(`${layer}.output.dense`, I, H),
+      ...norm(`${layer}.output.LayerNorm`)
+    )
+  }
+  shapes.push(...dense("pooler.dense", H, H))
+  return shapes
+}
+
+/**
+ * The weights of PyTorch Linear layers: stored [out, in] in checkpoints, [in, out] here.
+ * Every `dense`, `query`, `key` and `value` module in BERT is a Linear layer.
+ */
+export const isLinearWeight = (name: string): boolean => /\.(dense|query|key|value)\.weight$/.test(name)
+
 /** Random weights with BERT's initialisation. */
 export const initBertWeights = (random: SeededRandom, config: BertConfig): Array<readonly [string, tf.Tensor]> => {
   const { hiddenSize: H, intermediateSize: I } = config
