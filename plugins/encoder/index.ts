@@ -60,6 +60,7 @@ export const targetEncoderPlugins = (target: Encoder, pooling: Pooling) =>
       "target-pool"
     )
   ] as const
+export { UseLiteEncoder, UseTokenizer, loadUseLite } from "./use-lite/index.ts"
 
 // BERT/RoBERTa checkpoints in Hugging Face layout (config.json + model.safetensors).
 export {
