@@ -12,6 +12,8 @@ import { hideBin } from "yargs/helpers"
 import { Backend, BACKEND_CHOICES, type BackendChoice } from "../core/backend.ts"
 import { loadConfig } from "../core/config-file.ts"
 import { Rng } from "../core/rng.ts"
+import { POOLINGS, type Pooling } from "../plugins/encoder/index.ts"
+import { embedCommand } from "../pipelines/embed-command.ts"
 import { smokeRun } from "../pipelines/smoke.ts"
 
 const packageJson = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
@@ -53,7 +55,20 @@ const info = Effect.gen(function* () {
   yield* Console.log(lines.join("\n"))
 })
 
-await yargs(hideBin(process.argv))
+/** yargs reads a lone "-" as a positional argument; `--input -` means standard input. */
+const withDashValues = (args: ReadonlyArray<string>): Array<string> => {
+  const out: Array<string> = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? ""
+    if (arg.startsWith("--") && !arg.includes("=") && args[i + 1] === "-") {
+      out.push(`${arg}=-`)
+      i++
+    } else out.push(arg)
+  }
+  return out
+}
+
+await yargs(withDashValues(hideBin(process.argv)))
   .scriptName("carl")
   .usage("$0 <command> [options]\n\nEmotion-aware sentence embeddings with CARL.")
   .option("backend", {
@@ -94,6 +109,51 @@ await yargs(hideBin(process.argv))
     }
   )
   .command(
+    "embed",
+    "embed text, one line per sentence, as one JSON array per line",
+    (command) =>
+      command
+        .option("model", {
+          type: "string",
+          default: "use-lite",
+          describe: "use-lite, a folder in Hugging Face layout, or a hub id (bert-base-uncased, org/name)"
+        })
+        .option("input", { type: "string", demandOption: true, describe: "text file, one sentence per line, or - for stdin" })
+        .option("output", { type: "string", default: "-", describe: "JSONL file (written atomically), or - for stdout" })
+        .option("pooling", { choices: POOLINGS, describe: "cls: pooler dense, no tanh (CARL); pooler: with tanh; mean (default: config model.pooling, cls)" })
+        .option("batch-size", { type: "number", default: 32, describe: "sentences per forward pass" })
+        .option("max-length", { type: "number", describe: "tokens per sentence, special tokens included (default: config model.maxLength, 128)" })
+        .option("offline", { type: "boolean", default: process.env["HF_HUB_OFFLINE"] === "1", describe: "use only the local model cache" })
+        .example("$0 embed --input sentences.txt --output vectors.jsonl", "USE-lite embeddings of each line")
+        .example("echo 'I love this movie!' | $0 embed --model ./my-bert --input -", "a local BERT folder")
+        .check((argv) => {
+          const batchSize = argv["batch-size"]
+          if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch-size must be a whole number ≥ 1, got ${batchSize}`)
+          const maxLength = argv["max-length"]
+          if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength < 2)) {
+            throw new Error(`--max-length must be a whole number ≥ 2, got ${maxLength}`)
+          }
+          return true
+        }),
+    async (argv) => {
+      const program = Effect.gen(function* () {
+        const config = yield* loadConfig(argv.config, argv.seed === undefined ? {} : { seed: argv.seed })
+        return yield* Effect.scoped(
+          embedCommand({
+            model: argv.model,
+            input: argv.input,
+            output: argv.output,
+            pooling: (argv.pooling ?? config.model.pooling) as Pooling,
+            batchSize: argv["batch-size"],
+            maxLength: argv["max-length"] ?? config.model.maxLength,
+            offline: argv.offline
+          }).pipe(Effect.provide(runtime(argv.backend, config.seed)))
+        )
+      })
+      await runCommand(program)
+    }
+  )
+  .command(
     "info",
     "print versions, the backend carl would use and why, and threads",
     (command) => command.example("$0 info --backend wasm", "what the wasm backend reports"),
@@ -101,7 +161,7 @@ await yargs(hideBin(process.argv))
       await runCommand(info.pipe(Effect.provide(Backend.layer(argv.backend))))
     }
   )
-  .demandCommand(1, "name a command: smoke or info")
+  .demandCommand(1, "name a command: smoke, embed or info")
   .strict()
   .fail((message, error, instance) => {
     if (error !== undefined && error !== null && !message) throw error

@@ -1,0 +1,42 @@
+/** `carl embed`: one JSON array per input line, in input order. */
+import { Console, Effect } from "effect"
+import { Backend } from "../core/backend.ts"
+import { readLines, writeText } from "../core/text-file.ts"
+import type { Pooling } from "../plugins/encoder/index.ts"
+import { loadTextEncoder } from "../plugins/encoder/load-text-encoder.ts"
+import { embedTexts } from "./embed.ts"
+
+export interface EmbedCommandOptions {
+  readonly model: string
+  readonly input: string
+  readonly output: string
+  readonly pooling: Pooling
+  readonly batchSize: number
+  readonly maxLength: number
+  readonly offline: boolean
+}
+
+/** Shortest decimal that reads back as the same float32. */
+const float32Text = (value: number): string => String(Number(value.toPrecision(9)))
+
+export const embedCommand = Effect.fn("embedCommand")(function* (options: EmbedCommandOptions) {
+  const backend = yield* Backend
+  const texts = yield* readLines(options.input)
+  const model = yield* Effect.acquireRelease(
+    loadTextEncoder(options.model, { trainable: false, hub: { offline: options.offline } }),
+    (loaded) => Effect.sync(() => loaded.encoder.parameters.dispose())
+  )
+  const maxLength = Math.min(options.maxLength, model.maxLength)
+  const started = performance.now()
+  const { vectors, truncated } = embedTexts(model, texts, { ...options, maxLength })
+  const seconds = (performance.now() - started) / 1000
+  if (truncated > 0) {
+    yield* Console.error(`carl: note: ${truncated} of ${texts.length} input lines were longer than ${maxLength} tokens and were truncated`)
+  }
+  const lines = vectors.map((vector) => `[${Array.from(vector, float32Text).join(",")}]\n`)
+  yield* writeText(options.output, lines.join(""))
+  yield* Console.error(
+    `carl: embedded ${texts.length} lines with ${model.name} (${vectors[0]?.length ?? model.encoder.hiddenSize} dimensions, ${options.pooling} pooling) ` +
+      `on ${backend.name} in ${seconds.toFixed(1)} s (${(texts.length / Math.max(seconds, 1e-9)).toFixed(1)} lines/s)`
+  )
+})
