@@ -27,7 +27,18 @@ export * from "./plugins/momentum/index.ts"
 export * from "./plugins/objective/index.ts"
 export * from "./plugins/ptd/index.ts"
 export * from "./plugins/saliency-pgd/index.ts"
-export { carlGraph, carlGraphBuilder, carlInputs, createCarlModel, disposeCarlModel, type CarlBatch, type CarlModel } from "./pipelines/carl-graph.ts"
+export {
+  CARL_VARIANTS,
+  carlGraph,
+  carlGraphBuilder,
+  carlInputs,
+  carlParameterSets,
+  createCarlModel,
+  disposeCarlModel,
+  type CarlBatch,
+  type CarlModel,
+  type CarlVariant
+} from "./pipelines/carl-graph.ts"
 
 // Hugging Face tokenizers and hub downloads
 export { loadTokenizer, TokenizerError, type EncodedBatch, type HfTokenizer } from "./plugins/tokenizer/hf-tokenizer.ts"

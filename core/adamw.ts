@@ -51,6 +51,29 @@ export class AdamW {
     }
   }
 
+  /** Moments under the names the caller gives its variables, and the step count: for checkpoints. */
+  exportState(names: ReadonlyMap<tf.Variable, string>): { readonly steps: number; readonly tensors: ReadonlyArray<readonly [string, tf.Tensor]> } {
+    const tensors: Array<readonly [string, tf.Tensor]> = []
+    for (const [variable, moments] of this.moments) {
+      const name = names.get(variable)
+      if (name === undefined) throw new Error("AdamW.exportState: a variable with moments has no name")
+      tensors.push([`${name}.exp_avg`, moments.first], [`${name}.exp_avg_sq`, moments.second])
+    }
+    return { steps: this.stepsTaken, tensors }
+  }
+
+  /** The inverse of exportState; moments absent from `tensors` start at zero, as a fresh AdamW. */
+  importState(state: { readonly steps: number; readonly tensors: ReadonlyMap<string, tf.Tensor> }, names: ReadonlyMap<tf.Variable, string>): void {
+    this.dispose()
+    this.stepsTaken = state.steps
+    for (const [variable, name] of names) {
+      const first = state.tensors.get(`${name}.exp_avg`)
+      const second = state.tensors.get(`${name}.exp_avg_sq`)
+      if (first === undefined || second === undefined) continue
+      this.moments.set(variable, { first: tf.variable(first, false), second: tf.variable(second, false) })
+    }
+  }
+
   private momentsOf(variable: tf.Variable): Moments {
     const known = this.moments.get(variable)
     if (known !== undefined) return known

@@ -1,6 +1,6 @@
 /**
- * A new head is one plugin and one line: here a linear valence-arousal regression head on the
- * pooled sentence vector, trained beside MCCL and PTD with weight 0.1.
+ * A new head is one plugin and one line: here a logistic head on the pooled sentence vector that
+ * learns whether a sentence is positive (valence > 0), trained beside MCCL and PTD with weight 0.1.
  *
  *   npx tsx examples/custom-head.ts
  */
@@ -27,27 +27,26 @@ import { syntheticBatch } from "../pipelines/synthetic-batch.ts"
 await useBackend("cpu")
 
 // The head: its weights, the ports it reads, the loss port it gives.
-const vaRegressionLoss = lossPort("vaRegression", "mean squared error of predicted valence and arousal")
+const polarityLoss = lossPort("polarity", "cross-entropy of 'valence > 0' from the sentence vector")
 
-const vaRegressionHead = (hiddenSize: number) => {
+const polarityHead = (hiddenSize: number) => {
   const weights = ParameterSet.fromTensors(
     [
-      ["weight", tf.zeros([hiddenSize, 2])],
-      ["bias", tf.zeros([2])]
+      ["weight", tf.zeros([hiddenSize, 1])],
+      ["bias", tf.zeros([1])]
     ],
     { trainable: true }
   )
   return definePlugin({
-    name: "va-regression",
+    name: "polarity",
     needs: [Ports.sentenceEmbedding, Ports.vaLabels],
-    gives: [vaRegressionLoss],
+    gives: [polarityLoss],
     parameters: [weights],
-    run: ({ sentenceEmbedding, vaLabels }) => ({
-      "loss.vaRegression": tf.losses.meanSquaredError(
-        vaLabels,
-        dense(sentenceEmbedding, weights.get("weight") as tf.Tensor2D, weights.get("bias") as tf.Tensor1D)
-      ) as tf.Scalar
-    })
+    run: ({ sentenceEmbedding, vaLabels }) => {
+      const logits = dense(sentenceEmbedding, weights.get("weight") as tf.Tensor2D, weights.get("bias") as tf.Tensor1D)
+      const positive = tf.cast(tf.greater(tf.slice(vaLabels, [0, 0], [-1, 1]), 0), "float32")
+      return { "loss.polarity": tf.losses.sigmoidCrossEntropy(positive, logits) as tf.Scalar }
+    }
   })
 }
 
@@ -57,8 +56,8 @@ const random = new SeededRandom(config.seed)
 const encoder = BertEncoder.random(TINY_BERT_CONFIG, random.fork("encoder"), { trainable: true })
 const model = createCarlModel(encoder, config, random)
 const graph = carlGraphBuilder(model, config)
-  .add(vaRegressionHead(encoder.hiddenSize))
-  .add(objective({ "loss.mccl": 0.8, "loss.ptd": 0.2, "loss.vaRegression": 0.1 }))
+  .add(polarityHead(encoder.hiddenSize))
+  .add(objective({ "loss.mccl": 0.8, "loss.ptd": 0.2, "loss.polarity": 0.1 }))
   .build()
 
 const batch = syntheticBatch(random.fork("batch"), { batchSize: 8, seqLength: 12, vocabSize: TINY_BERT_CONFIG.vocabSize })

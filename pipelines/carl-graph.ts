@@ -11,13 +11,13 @@
  */
 import type * as tf from "@tensorflow/tfjs"
 import type { CarlConfig } from "../core/config.ts"
-import { GraphBuilder } from "../core/graph.ts"
+import { GraphBuilder, type Graph } from "../core/graph.ts"
 import type { ParameterSet } from "../core/parameters.ts"
 import { withPorts } from "../core/plugin.ts"
 import { Ports } from "../core/ports.ts"
 import type { SeededRandom } from "../core/random.ts"
 import { embedTokens, encode, pool, targetEncoderPlugins, type Encoder } from "../plugins/encoder/index.ts"
-import { initMlpHead, mlpHead } from "../plugins/heads/index.ts"
+import { initMlpHead, initVaRegressionHead, mlpHead, vaRegressionHead } from "../plugins/heads/index.ts"
 import { mccl } from "../plugins/mccl/index.ts"
 import { momentumUpdater } from "../plugins/momentum/index.ts"
 import { objective } from "../plugins/objective/index.ts"
@@ -32,7 +32,20 @@ export interface CarlModel {
   readonly targetProjection: ParameterSet
   readonly prediction: ParameterSet
   readonly tokenHead: ParameterSet
+  /** Only the plain baseline trains it. */
+  readonly vaHead: ParameterSet
 }
+
+/** The weight sets by the names checkpoints use. */
+export const carlParameterSets = (model: CarlModel): ReadonlyArray<readonly [string, ParameterSet]> => [
+  ["online", model.online.parameters],
+  ["target", model.target.parameters],
+  ["projection", model.projection],
+  ["targetProjection", model.targetProjection],
+  ["prediction", model.prediction],
+  ["tokenHead", model.tokenHead],
+  ["vaHead", model.vaHead]
+]
 
 export const createCarlModel = (online: Encoder, config: CarlConfig, random: SeededRandom): CarlModel => {
   const hidden = online.hiddenSize
@@ -52,21 +65,13 @@ export const createCarlModel = (online: Encoder, config: CarlConfig, random: See
       { inFeatures: projectionSize, hiddenFeatures: projectionSize, outFeatures: projectionSize },
       { trainable: true }
     ),
-    tokenHead: initTokenHead(random.fork("token-head"), hidden)
+    tokenHead: initTokenHead(random.fork("token-head"), hidden),
+    vaHead: initVaRegressionHead(random.fork("va-head"), hidden)
   }
 }
 
 export const disposeCarlModel = (model: CarlModel): void => {
-  for (const set of [
-    model.online.parameters,
-    model.target.parameters,
-    model.projection,
-    model.targetProjection,
-    model.prediction,
-    model.tokenHead
-  ]) {
-    set.dispose()
-  }
+  for (const [, set] of carlParameterSets(model)) set.dispose()
 }
 
 /** The graph's inputs: one batch. */
@@ -78,17 +83,16 @@ export interface CarlBatch {
   readonly vaLabels: tf.Tensor2D
 }
 
-/**
- * Every node of the CARL step but the objective, so that a new head can be added before it:
- * `carlGraphBuilder(model, config).add(myHead).add(objective({...})).build()`.
- */
-export const carlGraphBuilder = (model: CarlModel, config: CarlConfig) => {
-  const pooling = config.model.pooling
-  const [targetEmbed, targetEncode, targetPool] = targetEncoderPlugins(model.target, pooling)
-  return GraphBuilder.from(...carlInputs)
+const onlineBranch = (model: CarlModel, config: CarlConfig) =>
+  GraphBuilder.from(...carlInputs)
     .add(embedTokens(model.online))
     .add(encode(model.online))
-    .add(pool(model.online, pooling))
+    .add(pool(model.online, config.model.pooling))
+
+/** MCCL (Eqs. 1–6): the online branch, its heads, the momentum target, the loss, the EMA. */
+const momentumContrast = (model: CarlModel, config: CarlConfig) => {
+  const [targetEmbed, targetEncode, targetPool] = targetEncoderPlugins(model.target, config.model.pooling)
+  return onlineBranch(model, config)
     .add(mlpHead({ name: "projection", parameters: model.projection, input: Ports.sentenceEmbedding, output: Ports.onlineProjection }))
     .add(mlpHead({ name: "prediction", parameters: model.prediction, input: Ports.onlineProjection, output: Ports.onlinePrediction }))
     .add(targetEmbed)
@@ -103,17 +107,6 @@ export const carlGraphBuilder = (model: CarlModel, config: CarlConfig) => {
       })
     )
     .add(mccl(config.mccl))
-    .add(saliencySelection(config.saliency.topFraction))
-    .add(pgd(config.pgd))
-    .add(perturbEmbeddings)
-    .add(
-      withPorts(
-        encode(model.online),
-        { tokenEmbeddings: Ports.perturbedEmbeddings, hiddenStates: Ports.perturbedHiddenStates },
-        "encode-perturbed"
-      )
-    )
-    .add(perturbedTokenDetection({ parameters: model.tokenHead, gamma: config.ptd.gamma }))
     .add(
       momentumUpdater(
         [
@@ -125,7 +118,42 @@ export const carlGraphBuilder = (model: CarlModel, config: CarlConfig) => {
     )
 }
 
-export const carlGraph = (model: CarlModel, config: CarlConfig) =>
-  carlGraphBuilder(model, config)
-    .add(objective({ "loss.mccl": config.objective.mccl, "loss.ptd": config.objective.ptd }))
-    .build()
+/**
+ * Every node of the CARL step but the objective, so that a new head can be added before it:
+ * `carlGraphBuilder(model, config).add(myHead).add(objective({...})).build()`.
+ */
+export const carlGraphBuilder = (model: CarlModel, config: CarlConfig) =>
+  momentumContrast(model, config)
+    .add(saliencySelection(config.saliency.topFraction))
+    .add(pgd(config.pgd))
+    .add(perturbEmbeddings)
+    .add(
+      withPorts(
+        encode(model.online),
+        { tokenEmbeddings: Ports.perturbedEmbeddings, hiddenStates: Ports.perturbedHiddenStates },
+        "encode-perturbed"
+      )
+    )
+    .add(perturbedTokenDetection({ parameters: model.tokenHead, gamma: config.ptd.gamma }))
+
+/**
+ * carl: the paper's method; no-ptd: "w/o TP" (MCCL alone); no-mccl: "w/o MCCL" (MCCL still
+ * supplies the saliency gradient, with weight 0); plain: supervised VA regression, no CARL.
+ */
+export type CarlVariant = "carl" | "no-ptd" | "no-mccl" | "plain"
+
+export const CARL_VARIANTS: ReadonlyArray<CarlVariant> = ["carl", "no-ptd", "no-mccl", "plain"]
+
+export const carlGraph = (model: CarlModel, config: CarlConfig, variant: CarlVariant = "carl"): Graph => {
+  const { mccl: mcclWeight, ptd: ptdWeight } = config.objective
+  switch (variant) {
+    case "carl":
+      return carlGraphBuilder(model, config).add(objective({ "loss.mccl": mcclWeight, "loss.ptd": ptdWeight })).build()
+    case "no-ptd":
+      return momentumContrast(model, config).add(objective({ "loss.mccl": mcclWeight })).build()
+    case "no-mccl":
+      return carlGraphBuilder(model, config).add(objective({ "loss.mccl": 0, "loss.ptd": ptdWeight })).build()
+    case "plain":
+      return onlineBranch(model, config).add(vaRegressionHead(model.vaHead)).add(objective({ "loss.vaRegression": 1 })).build()
+  }
+}

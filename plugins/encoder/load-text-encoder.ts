@@ -5,9 +5,17 @@
 import { Effect, Schema } from "effect"
 import { resolveModel, type HubOptions } from "../hub/index.ts"
 import { loadTokenizer, type HfTokenizer } from "../tokenizer/hf-tokenizer.ts"
-import { loadBertDirectory } from "./bert/checkpoint.ts"
+import { loadBertDirectory, saveBertDirectory } from "./bert/checkpoint.ts"
 import type { Encoder } from "./encoder.ts"
-import { loadUseLite, USE_LITE_MAX_LENGTH, USE_LITE_PAD_ID, type UseTokenizer } from "./use-lite/index.ts"
+import { isUseLiteDirectory, loadUseLiteWeights, saveUseLiteDirectory } from "./use-lite/checkpoint.ts"
+import {
+  loadUseLite,
+  loadUseLiteTokenizer,
+  USE_LITE_MAX_LENGTH,
+  USE_LITE_PAD_ID,
+  UseLiteEncoder,
+  type UseTokenizer
+} from "./use-lite/index.ts"
 
 export const USE_LITE_MODEL_ID = "use-lite"
 
@@ -33,6 +41,8 @@ export interface TextEncoder {
   readonly tokenizer: TextTokenizer
   /** The longest input the model takes, special tokens included. */
   readonly maxLength: number
+  /** Writes the encoder's current weights in the layout it was loaded from, so `--model dir` reads it. */
+  save(dir: string): Effect.Effect<void, ModelLoadError>
 }
 
 export class ModelLoadError extends Schema.TaggedError<ModelLoadError>()("ModelLoadError", {
@@ -66,6 +76,17 @@ const hfTokenizer = (tokenizer: HfTokenizer): TextTokenizer => ({
   encodeBatch: (texts, options) => tokenizer.encodeBatch(texts, options)
 })
 
+const problemOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
+
+const useLiteTextEncoder = (name: string, encoder: UseLiteEncoder, tokenizer: UseTokenizer): TextEncoder => ({
+  name,
+  encoder,
+  tokenizer: useLiteTokenizer(tokenizer),
+  maxLength: USE_LITE_MAX_LENGTH,
+  save: (dir) =>
+    saveUseLiteDirectory(encoder.parameters, dir).pipe(Effect.mapError((error) => new ModelLoadError({ model: dir, problem: error.message })))
+})
+
 export const loadTextEncoder = Effect.fn("loadTextEncoder")(function* (
   model: string,
   options: { readonly trainable: boolean; readonly hub?: HubOptions }
@@ -73,24 +94,31 @@ export const loadTextEncoder = Effect.fn("loadTextEncoder")(function* (
   if (model === USE_LITE_MODEL_ID) {
     const loaded = yield* Effect.tryPromise({
       try: () => loadUseLite({ trainable: options.trainable }),
-      catch: (error) => new ModelLoadError({ model, problem: error instanceof Error ? error.message : String(error) })
+      catch: (error) => new ModelLoadError({ model, problem: problemOf(error) })
     })
-    return {
-      name: model,
-      encoder: loaded.encoder,
-      tokenizer: useLiteTokenizer(loaded.tokenizer),
-      maxLength: USE_LITE_MAX_LENGTH
-    } satisfies TextEncoder
+    return useLiteTextEncoder(model, loaded.encoder, loaded.tokenizer)
   }
   const directory = yield* resolveModel(model, options.hub ?? {})
+  if (yield* isUseLiteDirectory(directory)) {
+    const parameters = yield* loadUseLiteWeights(directory, { trainable: options.trainable })
+    const tokenizer = yield* Effect.tryPromise({
+      try: () => loadUseLiteTokenizer(),
+      catch: (error) => new ModelLoadError({ model, problem: problemOf(error) })
+    })
+    return useLiteTextEncoder(model, new UseLiteEncoder(parameters), tokenizer)
+  }
   const tokenizer = yield* loadTokenizer(directory)
-  const { encoder, config } = yield* loadBertDirectory(directory, { trainable: options.trainable })
+  const { encoder, config, rawConfig } = yield* loadBertDirectory(directory, { trainable: options.trainable })
   // RoBERTa's position table starts after padding_idx, so it holds padding_idx + 1 fewer inputs.
   const positions = config.maxPositionEmbeddings - (config.modelType === "roberta" ? config.padTokenId + 1 : 0)
   return {
     name: model,
     encoder,
     tokenizer: hfTokenizer(tokenizer),
-    maxLength: Math.min(positions, tokenizer.modelMaxLength ?? positions)
+    maxLength: Math.min(positions, tokenizer.modelMaxLength ?? positions),
+    save: (dir: string) =>
+      saveBertDirectory(encoder, dir, { rawConfig, copyFrom: directory }).pipe(
+        Effect.mapError((error) => new ModelLoadError({ model: dir, problem: error.message }))
+      )
   } satisfies TextEncoder
 })

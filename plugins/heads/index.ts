@@ -23,3 +23,4 @@ export const mlpHead = <const In extends string, const Out extends string>(spec:
       return { [spec.output.name]: mlpHeadForward(spec.parameters, input) } as PortsToMap<readonly [Port<Out, 2>]>
     }
   })
+export { initVaRegressionHead, vaRegressionHead, vaRegressionLoss } from "./va-regression.ts"

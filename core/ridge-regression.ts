@@ -1,0 +1,89 @@
+/**
+ * Ridge regression in float64: w = argmin ‖Xw + b − y‖² + λ‖w‖², the intercept unpenalised
+ * (features and targets are centred first). Solved by Cholesky on the d×d normal equations,
+ * which for sentence embeddings (d ≤ 1024) is exact and fast.
+ */
+export interface RidgeModel {
+  readonly weights: Float64Array
+  readonly intercept: number
+}
+
+/** rows: n vectors of length d. */
+export const fitRidge = (rows: ReadonlyArray<ArrayLike<number>>, targets: ArrayLike<number>, lambda: number): RidgeModel => {
+  const [model] = fitRidgePath(rows, targets, [lambda])
+  if (model === undefined) throw new Error("fitRidge: no model")
+  return model
+}
+
+/** One model per λ; the normal equations are formed once. */
+export const fitRidgePath = (
+  rows: ReadonlyArray<ArrayLike<number>>,
+  targets: ArrayLike<number>,
+  lambdas: ReadonlyArray<number>
+): Array<RidgeModel> => {
+  const n = rows.length
+  const d = rows[0]?.length ?? 0
+  if (n === 0 || targets.length !== n) throw new Error(`fitRidge: ${n} rows against ${targets.length} targets`)
+  const featureMean = new Float64Array(d)
+  for (const row of rows) for (let j = 0; j < d; j++) featureMean[j] = (featureMean[j] ?? 0) + (row[j] ?? 0) / n
+  let targetMean = 0
+  for (let i = 0; i < n; i++) targetMean += (targets[i] ?? 0) / n
+  // A = XcᵀXc + λI, c = Xcᵀyc
+  const a = new Float64Array(d * d)
+  const c = new Float64Array(d)
+  const centred = new Float64Array(d)
+  for (const [i, row] of rows.entries()) {
+    for (let j = 0; j < d; j++) centred[j] = (row[j] ?? 0) - (featureMean[j] ?? 0)
+    const y = (targets[i] ?? 0) - targetMean
+    for (let j = 0; j < d; j++) {
+      const xj = centred[j] ?? 0
+      c[j] = (c[j] ?? 0) + xj * y
+      for (let k = 0; k <= j; k++) a[j * d + k] = (a[j * d + k] ?? 0) + xj * (centred[k] ?? 0)
+    }
+  }
+  return lambdas.map((lambda) => {
+    const regularised = a.slice()
+    for (let j = 0; j < d; j++) regularised[j * d + j] = (regularised[j * d + j] ?? 0) + lambda
+    const weights = solveSymmetricPositive(regularised, c, d)
+    let intercept = targetMean
+    for (let j = 0; j < d; j++) intercept -= (weights[j] ?? 0) * (featureMean[j] ?? 0)
+    return { weights, intercept }
+  })
+}
+
+export const predictRidge = (model: RidgeModel, rows: ReadonlyArray<ArrayLike<number>>): Float64Array =>
+  Float64Array.from(rows, (row) => {
+    let sum = model.intercept
+    for (let j = 0; j < model.weights.length; j++) sum += (model.weights[j] ?? 0) * (row[j] ?? 0)
+    return sum
+  })
+
+/** Solves A·x = b for symmetric positive-definite A (lower triangle used), by Cholesky. */
+const solveSymmetricPositive = (a: Float64Array, b: Float64Array, d: number): Float64Array => {
+  const l = new Float64Array(d * d)
+  for (let j = 0; j < d; j++) {
+    let diagonal = a[j * d + j] ?? 0
+    for (let k = 0; k < j; k++) diagonal -= (l[j * d + k] ?? 0) ** 2
+    if (!(diagonal > 0)) throw new Error("fitRidge: the normal equations are not positive definite (raise λ)")
+    const root = Math.sqrt(diagonal)
+    l[j * d + j] = root
+    for (let i = j + 1; i < d; i++) {
+      let sum = a[i * d + j] ?? 0
+      for (let k = 0; k < j; k++) sum -= (l[i * d + k] ?? 0) * (l[j * d + k] ?? 0)
+      l[i * d + j] = sum / root
+    }
+  }
+  const y = new Float64Array(d)
+  for (let i = 0; i < d; i++) {
+    let sum = b[i] ?? 0
+    for (let k = 0; k < i; k++) sum -= (l[i * d + k] ?? 0) * (y[k] ?? 0)
+    y[i] = sum / (l[i * d + i] ?? 1)
+  }
+  const x = new Float64Array(d)
+  for (let i = d - 1; i >= 0; i--) {
+    let sum = y[i] ?? 0
+    for (let k = i + 1; k < d; k++) sum -= (l[k * d + i] ?? 0) * (x[k] ?? 0)
+    x[i] = sum / (l[i * d + i] ?? 1)
+  }
+  return x
+}

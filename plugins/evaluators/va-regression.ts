@@ -1,0 +1,52 @@
+/**
+ * Valence and arousal regression from frozen sentence embeddings (the paper's Table III):
+ * ridge regression fitted on the train split, its λ chosen on dev, scored on the evaluation
+ * split by Pearson r, Spearman ρ and MAE on labels in [−1, 1].
+ */
+import { fitRidgePath, predictRidge } from "../../core/ridge-regression.ts"
+import { meanAbsoluteError, pearson, spearman } from "../../core/statistics.ts"
+import { embedTexts } from "../../pipelines/embed.ts"
+import type { Evaluator } from "./evaluator.ts"
+
+export interface VaSplit {
+  readonly texts: ReadonlyArray<string>
+  readonly valence: ReadonlyArray<number>
+  readonly arousal: ReadonlyArray<number>
+}
+
+export const RIDGE_LAMBDAS: ReadonlyArray<number> = [1e-3, 1e-2, 1e-1, 1, 10, 100, 1000]
+
+/** Fits on `train`, picks λ by dev Pearson, reports on `evaluation` (dev itself during training). */
+export const vaRegressionEvaluator = (splits: {
+  readonly train: VaSplit
+  readonly dev: VaSplit
+  readonly evaluation: VaSplit
+  readonly evaluationName: string
+}): Evaluator => ({
+  name: `va-regression(${splits.evaluationName})`,
+  primaryMetric: "va.pearson",
+  greaterIsBetter: true,
+  evaluate: (model, options) => {
+    const embed = (split: VaSplit) => embedTexts(model, split.texts, options).vectors
+    const trainX = embed(splits.train)
+    const devX = embed(splits.dev)
+    const evaluationX = splits.evaluation === splits.dev ? devX : embed(splits.evaluation)
+    const metrics: Record<string, number> = {}
+    for (const dimension of ["valence", "arousal"] as const) {
+      const models = fitRidgePath(trainX, splits.train[dimension], RIDGE_LAMBDAS)
+      const devScores = models.map((candidate) => pearson(predictRidge(candidate, devX), splits.dev[dimension]))
+      const bestIndex = devScores.reduce((best, score, i) => (score > (devScores[best] ?? -Infinity) ? i : best), 0)
+      const chosen = models[bestIndex]
+      if (chosen === undefined) throw new Error("va-regression: no ridge model")
+      const predicted = predictRidge(chosen, evaluationX)
+      const truth = splits.evaluation[dimension]
+      metrics[`${dimension}.pearson`] = pearson(predicted, truth)
+      metrics[`${dimension}.spearman`] = spearman(predicted, truth)
+      metrics[`${dimension}.mae`] = meanAbsoluteError(predicted, truth)
+      metrics[`${dimension}.lambda`] = RIDGE_LAMBDAS[bestIndex] ?? Number.NaN
+    }
+    const primary = ((metrics["valence.pearson"] ?? Number.NaN) + (metrics["arousal.pearson"] ?? Number.NaN)) / 2
+    metrics["va.pearson"] = primary
+    return { metrics, primary }
+  }
+})
