@@ -43,3 +43,6 @@ export {
 // Hugging Face tokenizers and hub downloads
 export { loadTokenizer, TokenizerError, type EncodedBatch, type HfTokenizer } from "./plugins/tokenizer/hf-tokenizer.ts"
 export * from "./plugins/hub/index.ts"
+
+// Corpora as published: VA training data (EmoBank, Facebook posts, any CSV/TSV/JSONL) and evaluation sets
+export * as data from "./plugins/data/index.ts"
