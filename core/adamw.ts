@@ -77,10 +77,11 @@ export class AdamW {
   private momentsOf(variable: tf.Variable): Moments {
     const known = this.moments.get(variable)
     if (known !== undefined) return known
-    const created = {
+    // Inside tidy: the zeros the variables start from are released, the variables are not.
+    const created = tf.tidy(() => ({
       first: tf.variable(tf.zerosLike(variable), false),
       second: tf.variable(tf.zerosLike(variable), false)
-    }
+    }))
     this.moments.set(variable, created)
     return created
   }

@@ -1,0 +1,197 @@
+/**
+ * Training checkpoints: everything a run needs to continue exactly where it stopped.
+ *
+ *   <out>/checkpoints/step-000050/weights.safetensors  every weight set and the AdamW moments
+ *   <out>/checkpoints/step-000050/state.json           step, data position, RNG, schedule, config,
+ *                                                      and the SHA-256 of weights.safetensors
+ *   <out>/checkpoints/latest                           the name of the newest complete checkpoint
+ *
+ * A checkpoint is written into a temporary folder and renamed into place, then `latest` is
+ * replaced atomically, so a crash at any moment leaves the previous checkpoint whole. Loading
+ * verifies the checksum and falls back to the previous checkpoint when one is damaged.
+ */
+import { createHash, randomBytes } from "node:crypto"
+import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises"
+import { join } from "node:path"
+import * as tf from "@tensorflow/tfjs"
+import { Effect, Schema } from "effect"
+import type { AdamW } from "../../core/adamw.ts"
+import { writeFileAtomic } from "../../core/atomic-file.ts"
+import type { ParameterSet } from "../../core/parameters.ts"
+import { encodeSafetensors, floatValues, parseSafetensors, type FloatTensorData } from "../../core/safetensors.ts"
+
+export const CHECKPOINT_FORMAT = "carl-checkpoint/1"
+
+export class CheckpointError extends Schema.TaggedError<CheckpointError>()("CheckpointError", {
+  path: Schema.String,
+  problem: Schema.String
+}) {
+  override get message(): string {
+    return `${this.path}: ${this.problem}`
+  }
+}
+
+/** What state.json holds beside the weights; `extra` is the trainer's own (data position, RNG, ...). */
+export interface CheckpointState<Extra> {
+  readonly format: typeof CHECKPOINT_FORMAT
+  readonly step: number
+  readonly weightsSha256: string
+  readonly extra: Extra
+}
+
+export type NamedParameterSets = ReadonlyArray<readonly [string, ParameterSet]>
+
+const stepName = (step: number) => `step-${String(step).padStart(6, "0")}`
+
+const errorCode = (error: unknown) => (error as NodeJS.ErrnoException).code ?? String(error)
+
+const variableNames = (sets: NamedParameterSets): Map<tf.Variable, string> => {
+  const names = new Map<tf.Variable, string>()
+  for (const [setName, set] of sets) for (const [name, variable] of set.entries()) names.set(variable, `${setName}.${name}`)
+  return names
+}
+
+const tensorData = (tensor: tf.Tensor): FloatTensorData => ({ shape: tensor.shape, values: tensor.dataSync() as Float32Array })
+
+export const checkpointsDir = (out: string) => join(out, "checkpoints")
+
+/** Writes a checkpoint for `step` and keeps the newest `keep` of them. Returns its folder. */
+export const saveCheckpoint = <Extra>(
+  out: string,
+  step: number,
+  sets: NamedParameterSets,
+  optimizer: AdamW,
+  extra: Extra,
+  keep = 2
+): Effect.Effect<string, CheckpointError> =>
+  Effect.gen(function* () {
+    const dir = checkpointsDir(out)
+    const names = variableNames(sets)
+    const tensors: Array<readonly [string, FloatTensorData]> = []
+    for (const [variable, name] of names) tensors.push([`weights.${name}`, tensorData(variable)])
+    const optimizerState = optimizer.exportState(names)
+    for (const [name, tensor] of optimizerState.tensors) tensors.push([`adamw.${name}`, tensorData(tensor)])
+    const bytes = yield* encodeSafetensors(tensors, { metadata: { format: CHECKPOINT_FORMAT } }).pipe(
+      Effect.mapError((error) => new CheckpointError({ path: dir, problem: error.message }))
+    )
+    const state: CheckpointState<Extra & { readonly optimizerSteps: number }> = {
+      format: CHECKPOINT_FORMAT,
+      step,
+      weightsSha256: createHash("sha256").update(bytes).digest("hex"),
+      extra: { ...extra, optimizerSteps: optimizerState.steps }
+    }
+    const final = join(dir, stepName(step))
+    const temporary = join(dir, `.${stepName(step)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`)
+    yield* Effect.tryPromise({
+      try: async () => {
+        await mkdir(temporary, { recursive: true })
+        await writeFileAtomic(join(temporary, "weights.safetensors"), bytes)
+        await writeFileAtomic(join(temporary, "state.json"), `${JSON.stringify(state, null, 1)}\n`)
+        await rm(final, { recursive: true, force: true })
+        await rename(temporary, final)
+        await writeFileAtomic(join(dir, "latest"), `${stepName(step)}\n`)
+      },
+      catch: (error) => new CheckpointError({ path: final, problem: `cannot write the checkpoint (${errorCode(error)})` })
+    }).pipe(Effect.onError(() => Effect.promise(() => rm(temporary, { recursive: true, force: true }))))
+    yield* pruneCheckpoints(dir, keep)
+    return final
+  })
+
+const listCheckpoints = (dir: string): Effect.Effect<ReadonlyArray<string>> =>
+  Effect.promise(() => readdir(dir).catch(() => [] as Array<string>)).pipe(
+    Effect.map((entries) => entries.filter((entry) => /^step-\d{6,}$/.test(entry)).sort().reverse())
+  )
+
+const pruneCheckpoints = (dir: string, keep: number): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const all = yield* listCheckpoints(dir)
+    for (const old of all.slice(Math.max(1, keep))) {
+      yield* Effect.promise(() => rm(join(dir, old), { recursive: true, force: true }))
+    }
+  })
+
+export interface LoadedCheckpoint<Extra> {
+  readonly path: string
+  readonly state: CheckpointState<Extra & { readonly optimizerSteps: number }>
+  /** Every tensor of weights.safetensors by name ("weights.<set>.<name>", "adamw.<set>.<name>.exp_avg"). */
+  readonly tensors: ReadonlyMap<string, FloatTensorData>
+  /** Newer checkpoints that were damaged and skipped, with why. */
+  readonly skipped: ReadonlyArray<string>
+}
+
+const readOne = <Extra>(path: string): Effect.Effect<LoadedCheckpoint<Extra>, CheckpointError> =>
+  Effect.gen(function* () {
+    const fail = (problem: string) => new CheckpointError({ path, problem })
+    const stateText = yield* Effect.tryPromise({
+      try: () => readFile(join(path, "state.json"), "utf8"),
+      catch: (error) => fail(`state.json cannot be read (${errorCode(error)})`)
+    })
+    const state = yield* Effect.try({
+      try: () => JSON.parse(stateText) as CheckpointState<Extra & { readonly optimizerSteps: number }>,
+      catch: () => fail("state.json is not valid JSON (a partial write?)")
+    })
+    if (state.format !== CHECKPOINT_FORMAT) return yield* fail(`state.json has format ${String(state.format)}, expected ${CHECKPOINT_FORMAT}`)
+    const bytes = yield* Effect.tryPromise({
+      try: () => readFile(join(path, "weights.safetensors")),
+      catch: (error) => fail(`weights.safetensors cannot be read (${errorCode(error)})`)
+    })
+    const digest = createHash("sha256").update(bytes).digest("hex")
+    if (digest !== state.weightsSha256) return yield* fail("weights.safetensors does not match its checksum (damaged or partial)")
+    const file = yield* parseSafetensors(bytes, join(path, "weights.safetensors")).pipe(Effect.mapError((error) => fail(error.message)))
+    const tensors = new Map<string, FloatTensorData>()
+    for (const [name, entry] of file.tensors) {
+      const values = yield* floatValues(entry, file.file).pipe(Effect.mapError((error) => fail(error.message)))
+      tensors.set(name, { shape: entry.shape, values })
+    }
+    return { path, state, tensors, skipped: [] }
+  })
+
+/** The newest checkpoint that verifies, trying `latest` first, then every step folder newest first. */
+export const loadLatestCheckpoint = <Extra>(out: string): Effect.Effect<LoadedCheckpoint<Extra>, CheckpointError> =>
+  Effect.gen(function* () {
+    const dir = checkpointsDir(out)
+    const pointed = yield* Effect.promise(() =>
+      readFile(join(dir, "latest"), "utf8").then(
+        (text) => text.trim(),
+        () => ""
+      )
+    )
+    const candidates = [...new Set([pointed, ...(yield* listCheckpoints(dir))].filter((name) => /^step-\d{6,}$/.test(name)))]
+    const skipped: Array<string> = []
+    for (const candidate of candidates) {
+      const loaded = yield* Effect.result(readOne<Extra>(join(dir, candidate)))
+      if (loaded._tag === "Success") return { ...loaded.success, skipped }
+      skipped.push(loaded.failure.message)
+    }
+    return yield* new CheckpointError({
+      path: dir,
+      problem: candidates.length === 0 ? "no checkpoint to resume from" : `no usable checkpoint (${skipped.join("; ")})`
+    })
+  })
+
+/** Puts a checkpoint's weights and AdamW moments back into the run's variables. */
+export const restoreCheckpoint = <Extra>(
+  loaded: LoadedCheckpoint<Extra>,
+  sets: NamedParameterSets,
+  optimizer: AdamW
+): Effect.Effect<void, CheckpointError> =>
+  Effect.gen(function* () {
+    const names = variableNames(sets)
+    for (const [variable, name] of names) {
+      const saved = loaded.tensors.get(`weights.${name}`)
+      if (saved === undefined) return yield* new CheckpointError({ path: loaded.path, problem: `no weights for ${name}` })
+      if (saved.shape.join(",") !== variable.shape.join(",")) {
+        return yield* new CheckpointError({
+          path: loaded.path,
+          problem: `${name} has shape [${saved.shape.join(", ")}], the model has [${variable.shape.join(", ")}]`
+        })
+      }
+      tf.tidy(() => variable.assign(tf.tensor(saved.values, [...saved.shape])))
+    }
+    const moments = new Map<string, tf.Tensor>()
+    for (const [name, data] of loaded.tensors) {
+      if (name.startsWith("adamw.")) moments.set(name.slice("adamw.".length), tf.tensor(data.values, [...data.shape]))
+    }
+    optimizer.importState({ steps: loaded.state.extra.optimizerSteps, tensors: moments }, names)
+    for (const tensor of moments.values()) tensor.dispose()
+  })

@@ -1,0 +1,67 @@
+/**
+ * `carl train`: data, configuration and flags into a training run, and its before/after report.
+ * With no arguments it is the embedded default: USE-lite on the bundled demo corpus.
+ */
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Console, Effect } from "effect"
+import type { CarlConfig } from "../../core/config.ts"
+import type { EvaluationResult } from "../../plugins/evaluators/evaluator.ts"
+import type { CarlVariant } from "../carl-graph.ts"
+import { loadTrainingData, type DataSpec } from "./load-training-data.ts"
+import type { ProgressMode } from "./progress.ts"
+import { train } from "./train.ts"
+
+export const DEMO_CORPUS = fileURLToPath(new URL("../../data/demo/demo-va.csv", import.meta.url))
+
+export interface TrainCommandOptions {
+  readonly model: string
+  readonly data: ReadonlyArray<DataSpec>
+  readonly out: string
+  readonly variant: CarlVariant
+  readonly steps: number | undefined
+  readonly checkpointEvery: number
+  readonly evalEvery: number
+  readonly resume: boolean
+  readonly progress: ProgressMode
+  readonly clipGradientNorm: number | undefined
+  readonly offline: boolean
+  readonly skipBadRows: boolean
+}
+
+const row = (label: string, before: EvaluationResult | undefined, after: EvaluationResult | undefined, metric: string) => {
+  const value = (result: EvaluationResult | undefined) => result?.metrics[metric]?.toFixed(4) ?? "  -   "
+  return `${label.padEnd(22)} ${value(before).padStart(8)} ${value(after).padStart(8)}`
+}
+
+export const trainCommand = Effect.fn("trainCommand")(function* (config: CarlConfig, options: TrainCommandOptions) {
+  const data = yield* loadTrainingData(options.data, { seed: config.seed, skipBadRows: options.skipBadRows })
+  for (const source of data.sources) {
+    const skipped = Object.entries(source.skipped)
+    yield* Console.log(
+      `data: ${source.file} (${source.format}, scale ${source.scale.min}–${source.scale.max}): ${source.examples} examples` +
+        (skipped.length === 0 ? "" : `; skipped ${skipped.map(([reason, count]) => `${count} ${reason}`).join(", ")}`)
+    )
+  }
+  yield* Console.log(`splits: train ${data.train.length}, dev ${data.dev.length}, test ${data.test.length}; variant ${options.variant}; out ${options.out}`)
+  const summary = yield* train(config, { ...options, data, evalTrainLimit: 4000 })
+  if (summary.before !== undefined || summary.after !== undefined) {
+    yield* Console.log(
+      [
+        "",
+        `held-out test split, ridge regression on frozen embeddings (${config.model.pooling} pooling):`,
+        `${"".padEnd(22)} ${"before".padStart(8)} ${"after".padStart(8)}`,
+        row("valence Pearson r", summary.before, summary.after, "valence.pearson"),
+        row("valence Spearman ρ", summary.before, summary.after, "valence.spearman"),
+        row("valence MAE", summary.before, summary.after, "valence.mae"),
+        row("arousal Pearson r", summary.before, summary.after, "arousal.pearson"),
+        row("arousal Spearman ρ", summary.before, summary.after, "arousal.spearman"),
+        row("arousal MAE", summary.before, summary.after, "arousal.mae"),
+        ""
+      ].join("\n")
+    )
+  }
+  yield* Console.log(`final model: ${summary.finalModel}  (carl embed --model ${summary.finalModel} --input ...)`)
+  if (summary.best !== undefined) yield* Console.log(`best dev checkpoint: step ${summary.best.step} → ${join(options.out, "best")}`)
+  return summary
+})

@@ -1,0 +1,318 @@
+/**
+ * A CARL training run, as an Effect program: batches drawn by a seeded sampler, one graph step
+ * each (core/train-step.ts), the learning rate on its schedule, evaluation with best-model
+ * selection, checkpoints that a later `--resume` continues exactly, a JSONL metrics log, and a
+ * final model in the layout `carl embed` and `carl eval` read.
+ *
+ * SIGINT and SIGTERM let the current step finish, write a checkpoint and end the run with an
+ * `Interrupted` error. A non-finite loss ends it with `NonFiniteLoss` before the weights change,
+ * so the last checkpoint stays the last good one.
+ */
+import { appendFile, mkdir, writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import * as tf from "@tensorflow/tfjs"
+import { Console, Effect, Schema } from "effect"
+import { AdamW } from "../../core/adamw.ts"
+import { Backend } from "../../core/backend.ts"
+import type { CarlConfig } from "../../core/config.ts"
+import { NonFiniteLoss } from "../../core/errors.ts"
+import { carlSchedule, learningRateAt } from "../../core/lr-schedule.ts"
+import { SeededRandom } from "../../core/random.ts"
+import { trainStep } from "../../core/train-step.ts"
+import { loadTextEncoder, type TextEncoder } from "../../plugins/encoder/load-text-encoder.ts"
+import { isImprovement, type EvaluationResult } from "../../plugins/evaluators/evaluator.ts"
+import { vaRegressionEvaluator } from "../../plugins/evaluators/va-regression.ts"
+import { momentumAt } from "../../plugins/momentum/index.ts"
+import { carlGraph, carlParameterSets, createCarlModel, disposeCarlModel, type CarlVariant } from "../carl-graph.ts"
+import { loadLatestCheckpoint, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts"
+import { EpochSampler, type SamplerPosition } from "./epoch-sampler.ts"
+import { Progress, type ProgressMode } from "./progress.ts"
+import { toVaSplit, type TrainingData, type TrainingExample } from "./training-data.ts"
+
+export class Interrupted extends Schema.TaggedError<Interrupted>()("Interrupted", {
+  signal: Schema.String,
+  step: Schema.Number,
+  checkpoint: Schema.String
+}) {
+  override get message(): string {
+    return `${this.signal}: stopped after step ${this.step}; checkpoint ${this.checkpoint} (continue with --resume)`
+  }
+}
+
+export class RunMismatch extends Schema.TaggedError<RunMismatch>()("RunMismatch", {
+  out: Schema.String,
+  problem: Schema.String
+}) {
+  override get message(): string {
+    return `${this.out}: ${this.problem}`
+  }
+}
+
+export interface TrainOptions {
+  readonly model: string
+  readonly data: TrainingData
+  readonly out: string
+  readonly variant: CarlVariant
+  /** Optimiser steps; when absent, `config.training.epochs` epochs. */
+  readonly steps: number | undefined
+  readonly checkpointEvery: number
+  /** Evaluate on dev every N steps (0: only before and after) and keep the best model. */
+  readonly evalEvery: number
+  readonly resume: boolean
+  readonly progress: ProgressMode
+  readonly clipGradientNorm: number | undefined
+  readonly offline: boolean
+  /** Cap on the train examples the evaluator's ridge regression is fitted on (speed). */
+  readonly evalTrainLimit: number
+}
+
+/** What a checkpoint's state.json carries beside the weights. */
+interface RunState {
+  readonly model: string
+  readonly variant: CarlVariant
+  readonly totalSteps: number
+  readonly trainExamples: number
+  readonly sampler: SamplerPosition
+  readonly best: { readonly step: number; readonly value: number } | undefined
+  readonly seed: number
+}
+
+export interface TrainSummary {
+  readonly steps: number
+  readonly before: EvaluationResult | undefined
+  readonly after: EvaluationResult | undefined
+  readonly finalModel: string
+  readonly best: { readonly step: number; readonly value: number } | undefined
+}
+
+/** Listens for SIGINT/SIGTERM while the run lasts; the loop checks between steps. */
+const stopRequests = Effect.acquireRelease(
+  Effect.sync(() => {
+    const state = { signal: undefined as string | undefined }
+    const onSignal = (signal: NodeJS.Signals) => {
+      state.signal = signal
+    }
+    process.on("SIGINT", onSignal)
+    process.on("SIGTERM", onSignal)
+    return { state, onSignal }
+  }),
+  ({ onSignal }) =>
+    Effect.sync(() => {
+      process.off("SIGINT", onSignal)
+      process.off("SIGTERM", onSignal)
+    })
+)
+
+/** Lets Node run signal handlers and I/O between two synchronous tensor steps. */
+const yieldToEventLoop = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
+const writeJsonLine = (file: string, record: unknown) =>
+  Effect.promise(() => appendFile(file, `${JSON.stringify(record)}\n`))
+
+const batchTensors = (model: TextEncoder, examples: ReadonlyArray<TrainingExample>, maxLength: number) => {
+  const encoded = model.tokenizer.encodeBatch(
+    examples.map((example) => example.text),
+    { maxLength }
+  )
+  const labels = new Float32Array(examples.length * 2)
+  examples.forEach((example, i) => {
+    labels[i * 2] = example.valence
+    labels[i * 2 + 1] = example.arousal
+  })
+  return {
+    tokens: encoded.attentionMask.reduce((sum, value) => sum + value, 0),
+    inputs: {
+      tokenIds: tf.tensor2d(encoded.ids, [encoded.batch, encoded.seqLength], "int32"),
+      attentionMask: tf.tensor2d(encoded.attentionMask, [encoded.batch, encoded.seqLength]),
+      vaLabels: tf.tensor2d(labels, [examples.length, 2])
+    }
+  }
+}
+
+export const train = Effect.fn("train")(function* (config: CarlConfig, options: TrainOptions) {
+  const backend = yield* Backend
+  const stop = yield* stopRequests
+  const progress = new Progress(options.progress, 1)
+  yield* Console.log(`backend: ${backend.reason}`)
+
+  const text = yield* loadTextEncoder(options.model, { trainable: true, hub: { offline: options.offline } })
+  const random = new SeededRandom(config.seed)
+  const model = yield* Effect.acquireRelease(
+    Effect.sync(() => createCarlModel(text.encoder, config, random.fork("heads"))),
+    (created) => Effect.sync(() => disposeCarlModel(created))
+  )
+  const optimizer = yield* Effect.acquireRelease(
+    Effect.sync(() => new AdamW(config.optimizer)),
+    (created) => Effect.sync(() => created.dispose())
+  )
+  const graph = carlGraph(model, config, options.variant)
+  const sets = carlParameterSets(model)
+
+  const trainSet = options.data.train
+  const batchSize = Math.min(config.training.batchSize, trainSet.length)
+  const maxLength = Math.min(config.model.maxLength, text.maxLength)
+  const stepsPerEpoch = Math.max(1, Math.floor(trainSet.length / batchSize))
+  const totalSteps = options.steps ?? config.training.epochs * stepsPerEpoch
+  const schedule = carlSchedule({
+    peak: config.optimizer.learningRate,
+    totalSteps,
+    warmupRatio: config.optimizer.warmupRatio,
+    stepsPerEpoch
+  })
+  const evalOptions = { pooling: config.model.pooling, batchSize: 64, maxLength }
+  const evalTrain = trainSet.slice(0, options.evalTrainLimit)
+  const devEvaluator = vaRegressionEvaluator({
+    train: toVaSplit(evalTrain),
+    dev: toVaSplit(options.data.dev),
+    evaluation: toVaSplit(options.data.dev),
+    evaluationName: "dev"
+  })
+  const testEvaluator = vaRegressionEvaluator({
+    train: toVaSplit(evalTrain),
+    dev: toVaSplit(options.data.dev),
+    evaluation: toVaSplit(options.data.test),
+    evaluationName: "test"
+  })
+  const canEvaluate = options.data.dev.length >= 3 && options.data.test.length >= 3 && evalTrain.length >= 3
+  const metricsFile = join(options.out, "metrics.jsonl")
+
+  let sampler = new EpochSampler(trainSet.length, batchSize, config.seed)
+  let startStep = 0
+  let best: RunState["best"] = undefined
+  let before: EvaluationResult | undefined
+
+  if (options.resume) {
+    const loaded = yield* loadLatestCheckpoint<RunState>(options.out)
+    const saved = loaded.state.extra
+    const mismatch =
+      saved.model !== options.model
+        ? `it was trained from --model ${saved.model}`
+        : saved.variant !== options.variant
+          ? `it is a ${saved.variant} run`
+          : saved.totalSteps !== totalSteps
+            ? `it runs ${saved.totalSteps} steps, this one ${totalSteps}`
+            : saved.trainExamples !== trainSet.length
+              ? `it trained on ${saved.trainExamples} examples, this data has ${trainSet.length}`
+              : undefined
+    if (mismatch !== undefined) {
+      return yield* new RunMismatch({ out: options.out, problem: `cannot resume: ${mismatch}; use the same options or another --out` })
+    }
+    yield* restoreCheckpoint(loaded, sets, optimizer)
+    sampler = new EpochSampler(trainSet.length, batchSize, config.seed, saved.sampler)
+    startStep = loaded.state.step
+    best = saved.best
+    for (const skipped of loaded.skipped) yield* Console.error(`carl: warning: skipped a damaged checkpoint: ${skipped}`)
+    yield* Console.log(`resumed from ${loaded.path} at step ${startStep}/${totalSteps}`)
+  } else {
+    yield* Effect.promise(() => mkdir(options.out, { recursive: true }))
+    yield* Effect.promise(() =>
+      writeFile(
+        join(options.out, "run.json"),
+        `${JSON.stringify(
+          {
+            model: options.model,
+            variant: options.variant,
+            totalSteps,
+            batchSize,
+            stepsPerEpoch,
+            schedule,
+            backend: { name: backend.name, via: backend.via, threads: backend.threads },
+            data: options.data.sources,
+            splits: { train: trainSet.length, dev: options.data.dev.length, test: options.data.test.length },
+            config
+          },
+          null,
+          2
+        )}\n`
+      )
+    )
+    yield* Effect.promise(() => writeFile(metricsFile, ""))
+    if (canEvaluate) {
+      before = testEvaluator.evaluate(text, evalOptions)
+      yield* writeJsonLine(metricsFile, { step: 0, evaluation: testEvaluator.name, ...before.metrics })
+    }
+  }
+
+  const runState = (): RunState => ({
+    model: options.model,
+    variant: options.variant,
+    totalSteps,
+    trainExamples: trainSet.length,
+    sampler: sampler.position(),
+    best,
+    seed: config.seed
+  })
+  const warned = new Set<string>()
+  const warnOnce = (key: string, message: string) => {
+    if (warned.has(key)) return
+    warned.add(key)
+    progress.say(`warning: ${message}`)
+  }
+  const bar = new Progress(options.progress, totalSteps)
+  const started = performance.now()
+
+  for (let step = startStep; step < totalSteps; step++) {
+    yield* yieldToEventLoop
+    if (stop.state.signal !== undefined) {
+      const path = yield* saveCheckpoint(options.out, step, sets, optimizer, runState())
+      return yield* new Interrupted({ signal: stop.state.signal, step, checkpoint: path })
+    }
+    const { indices, epoch } = sampler.next()
+    const batch = batchTensors(
+      text,
+      indices.map((index) => trainSet[index] as TrainingExample),
+      maxLength
+    )
+    const learningRate = learningRateAt(schedule, step)
+    const stepStarted = performance.now()
+    const report = trainStep(graph, optimizer, batch.inputs, { step, totalSteps }, {
+      learningRate,
+      warnOnce,
+      ...(options.clipGradientNorm === undefined ? {} : { clipGradientNorm: options.clipGradientNorm })
+    })
+    tf.dispose(Object.values(batch.inputs))
+    if (!report.finite) {
+      return yield* new NonFiniteLoss({ step: report.step, losses: JSON.stringify(report.scalars) })
+    }
+    const seconds = (performance.now() - stepStarted) / 1000
+    yield* writeJsonLine(metricsFile, {
+      step: report.step,
+      epoch,
+      learningRate,
+      momentum: momentumAt(report.step, totalSteps, config.momentum.initial),
+      ...report.scalars,
+      tokensPerSecond: batch.tokens / seconds,
+      seconds
+    })
+    const elapsed = (performance.now() - started) / 1000
+    bar.update({
+      step: report.step,
+      totalSteps,
+      epoch,
+      objective: report.scalars["objective"] ?? Number.NaN,
+      learningRate,
+      tokensPerSecond: batch.tokens / seconds,
+      secondsLeft: (elapsed / (report.step - startStep)) * (totalSteps - report.step)
+    })
+    if (options.evalEvery > 0 && canEvaluate && report.step % options.evalEvery === 0) {
+      const result = devEvaluator.evaluate(text, evalOptions)
+      yield* writeJsonLine(metricsFile, { step: report.step, evaluation: devEvaluator.name, ...result.metrics })
+      if (isImprovement(devEvaluator, result.primary, best?.value)) {
+        best = { step: report.step, value: result.primary }
+        yield* text.save(join(options.out, "best"))
+        bar.say(`step ${report.step}: dev ${devEvaluator.primaryMetric} ${result.primary.toFixed(4)} (best so far; saved to ${join(options.out, "best")})`)
+      }
+    }
+    if (options.checkpointEvery > 0 && report.step % options.checkpointEvery === 0 && report.step < totalSteps) {
+      yield* saveCheckpoint(options.out, report.step, sets, optimizer, runState())
+    }
+  }
+
+  const finalModel = join(options.out, "final")
+  yield* text.save(finalModel)
+  yield* saveCheckpoint(options.out, totalSteps, sets, optimizer, runState())
+  const after = canEvaluate ? testEvaluator.evaluate(text, evalOptions) : undefined
+  if (after !== undefined) yield* writeJsonLine(metricsFile, { step: totalSteps, evaluation: testEvaluator.name, ...after.metrics })
+  return { steps: totalSteps, before, after, finalModel, best } satisfies TrainSummary
+})
+
