@@ -35,10 +35,17 @@ export {
   carlParameterSets,
   createCarlModel,
   disposeCarlModel,
+  graphParameterSets,
+  mcclGraphBuilder,
   type CarlBatch,
   type CarlModel,
-  type CarlVariant
+  type CarlVariant,
+  type CustomGraph
 } from "./pipelines/carl-graph.ts"
+export { train, Interrupted, type TrainOptions, type TrainSummary } from "./pipelines/train/train.ts"
+export { loadTrainingData, type DataSpec } from "./pipelines/train/load-training-data.ts"
+export { loadTextEncoder, type TextEncoder } from "./plugins/encoder/load-text-encoder.ts"
+export { embedTexts } from "./pipelines/embed.ts"
 
 // Hugging Face tokenizers and hub downloads
 export { loadTokenizer, TokenizerError, type EncodedBatch, type HfTokenizer } from "./plugins/tokenizer/hf-tokenizer.ts"

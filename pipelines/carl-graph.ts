@@ -90,7 +90,7 @@ const onlineBranch = (model: CarlModel, config: CarlConfig) =>
     .add(pool(model.online, config.model.pooling))
 
 /** MCCL (Eqs. 1–6): the online branch, its heads, the momentum target, the loss, the EMA. */
-const momentumContrast = (model: CarlModel, config: CarlConfig) => {
+export const mcclGraphBuilder = (model: CarlModel, config: CarlConfig) => {
   const [targetEmbed, targetEncode, targetPool] = targetEncoderPlugins(model.target, config.model.pooling)
   return onlineBranch(model, config)
     .add(mlpHead({ name: "projection", parameters: model.projection, input: Ports.sentenceEmbedding, output: Ports.onlineProjection }))
@@ -123,7 +123,7 @@ const momentumContrast = (model: CarlModel, config: CarlConfig) => {
  * `carlGraphBuilder(model, config).add(myHead).add(objective({...})).build()`.
  */
 export const carlGraphBuilder = (model: CarlModel, config: CarlConfig) =>
-  momentumContrast(model, config)
+  mcclGraphBuilder(model, config)
     .add(saliencySelection(config.saliency.topFraction))
     .add(pgd(config.pgd))
     .add(perturbEmbeddings)
@@ -142,6 +142,29 @@ export const carlGraphBuilder = (model: CarlModel, config: CarlConfig) =>
  */
 export type CarlVariant = "carl" | "no-ptd" | "no-mccl" | "plain"
 
+/** A graph of one's own, trained like the built-in variants; `name` is recorded in checkpoints. */
+export interface CustomGraph {
+  readonly name: string
+  readonly build: (model: CarlModel, config: CarlConfig) => Graph
+}
+
+/**
+ * Every weight set the graph reads, named for checkpoints: the model's own by their role, any
+ * other (a custom head's) by the first plugin that reads it, so nothing a head holds is left out.
+ */
+export const graphParameterSets = (model: CarlModel, graph: Graph): ReadonlyArray<readonly [string, ParameterSet]> => {
+  const named = [...carlParameterSets(model)]
+  const known = new Set(named.map(([, set]) => set))
+  for (const plugin of graph.plugins) {
+    plugin.parameters.forEach((set, index) => {
+      if (known.has(set)) return
+      known.add(set)
+      named.push([`plugin.${plugin.name}${index === 0 ? "" : `.${index}`}`, set])
+    })
+  }
+  return named
+}
+
 export const CARL_VARIANTS: ReadonlyArray<CarlVariant> = ["carl", "no-ptd", "no-mccl", "plain"]
 
 export const carlGraph = (model: CarlModel, config: CarlConfig, variant: CarlVariant = "carl"): Graph => {
@@ -150,7 +173,7 @@ export const carlGraph = (model: CarlModel, config: CarlConfig, variant: CarlVar
     case "carl":
       return carlGraphBuilder(model, config).add(objective({ "loss.mccl": mcclWeight, "loss.ptd": ptdWeight })).build()
     case "no-ptd":
-      return momentumContrast(model, config).add(objective({ "loss.mccl": mcclWeight })).build()
+      return mcclGraphBuilder(model, config).add(objective({ "loss.mccl": mcclWeight })).build()
     case "no-mccl":
       return carlGraphBuilder(model, config).add(objective({ "loss.mccl": 0, "loss.ptd": ptdWeight })).build()
     case "plain":

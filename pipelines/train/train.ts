@@ -23,7 +23,7 @@ import { loadTextEncoder, type TextEncoder } from "../../plugins/encoder/load-te
 import { isImprovement, type EvaluationResult } from "../../plugins/evaluators/evaluator.ts"
 import { vaRegressionEvaluator } from "../../plugins/evaluators/va-regression.ts"
 import { momentumAt } from "../../plugins/momentum/index.ts"
-import { carlGraph, carlParameterSets, createCarlModel, disposeCarlModel, type CarlVariant } from "../carl-graph.ts"
+import { carlGraph, createCarlModel, disposeCarlModel, graphParameterSets, type CarlVariant, type CustomGraph } from "../carl-graph.ts"
 import { loadLatestCheckpoint, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts"
 import { EpochSampler, type SamplerPosition } from "./epoch-sampler.ts"
 import { Progress, type ProgressMode } from "./progress.ts"
@@ -52,7 +52,8 @@ export interface TrainOptions {
   readonly model: string
   readonly data: TrainingData
   readonly out: string
-  readonly variant: CarlVariant
+  /** One of the paper's graphs, or one of your own. */
+  readonly variant: CarlVariant | CustomGraph
   /** Optimiser steps; when absent, `config.training.epochs` epochs. */
   readonly steps: number | undefined
   readonly checkpointEvery: number
@@ -69,7 +70,7 @@ export interface TrainOptions {
 /** What a checkpoint's state.json carries beside the weights. */
 interface RunState {
   readonly model: string
-  readonly variant: CarlVariant
+  readonly variant: string
   readonly totalSteps: number
   readonly trainExamples: number
   readonly sampler: SamplerPosition
@@ -145,8 +146,9 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
     Effect.sync(() => new AdamW(config.optimizer)),
     (created) => Effect.sync(() => created.dispose())
   )
-  const graph = carlGraph(model, config, options.variant)
-  const sets = carlParameterSets(model)
+  const variant = typeof options.variant === "string" ? options.variant : options.variant.name
+  const graph = typeof options.variant === "string" ? carlGraph(model, config, options.variant) : options.variant.build(model, config)
+  const sets = graphParameterSets(model, graph)
 
   const trainSet = options.data.train
   const batchSize = Math.min(config.training.batchSize, trainSet.length)
@@ -187,7 +189,7 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
     const mismatch =
       saved.model !== options.model
         ? `it was trained from --model ${saved.model}`
-        : saved.variant !== options.variant
+        : saved.variant !== variant
           ? `it is a ${saved.variant} run`
           : saved.totalSteps !== totalSteps
             ? `it runs ${saved.totalSteps} steps, this one ${totalSteps}`
@@ -211,7 +213,7 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
         `${JSON.stringify(
           {
             model: options.model,
-            variant: options.variant,
+            variant,
             totalSteps,
             batchSize,
             stepsPerEpoch,
@@ -235,7 +237,7 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
 
   const runState = (): RunState => ({
     model: options.model,
-    variant: options.variant,
+    variant,
     totalSteps,
     trainExamples: trainSet.length,
     sampler: sampler.position(),
