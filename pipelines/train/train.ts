@@ -1,6 +1,6 @@
 /**
- * A CARL training run, as an Effect program: batches drawn by a seeded sampler, one graph step
- * each (core/train-step.ts), the learning rate on its schedule, evaluation with best-model
+ * A CARL training run, as an Effect program: a stream of batches drawn by a seeded sampler, one
+ * graph step each (core/train-step.ts), the learning rate on its schedule, evaluation with best-model
  * selection, checkpoints that a later `--resume` continues exactly, a JSONL metrics log, and a
  * final model in the layout `carl embed` and `carl eval` read.
  *
@@ -11,7 +11,7 @@
 import { appendFile, mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import * as tf from "@tensorflow/tfjs"
-import { Console, Effect, Schema } from "effect"
+import { Console, Effect, Schema, Stream } from "effect"
 import { AdamW } from "../../core/adamw.ts"
 import { Backend } from "../../core/backend.ts"
 import type { CarlConfig } from "../../core/config.ts"
@@ -253,62 +253,70 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
   const bar = new Progress(options.progress, totalSteps)
   const started = performance.now()
 
-  for (let step = startStep; step < totalSteps; step++) {
-    yield* yieldToEventLoop
-    if (stop.state.signal !== undefined) {
-      const path = yield* saveCheckpoint(options.out, step, sets, optimizer, runState())
-      return yield* new Interrupted({ signal: stop.state.signal, step, checkpoint: path })
-    }
-    const { indices, epoch } = sampler.next()
-    const batch = batchTensors(
-      text,
-      indices.map((index) => trainSet[index] as TrainingExample),
-      maxLength
+  // The batches, as a stream pulled one step at a time: a stop request is honoured before the
+  // next batch is drawn, so the checkpoint's data position is exactly the next batch to train on.
+  const batches = Stream.range(startStep, totalSteps - 1, 1).pipe(
+    Stream.mapEffect((step) =>
+      Effect.gen(function* () {
+        yield* yieldToEventLoop
+        if (stop.state.signal !== undefined) {
+          const path = yield* saveCheckpoint(options.out, step, sets, optimizer, runState())
+          return yield* new Interrupted({ signal: stop.state.signal, step, checkpoint: path })
+        }
+        const { indices, epoch } = sampler.next()
+        return { step, epoch, examples: indices.map((index) => trainSet[index] as TrainingExample) }
+      })
     )
-    const learningRate = learningRateAt(schedule, step)
-    const stepStarted = performance.now()
-    const report = trainStep(graph, optimizer, batch.inputs, { step, totalSteps }, {
-      learningRate,
-      warnOnce,
-      ...(options.clipGradientNorm === undefined ? {} : { clipGradientNorm: options.clipGradientNorm })
-    })
-    tf.dispose(Object.values(batch.inputs))
-    if (!report.finite) {
-      return yield* new NonFiniteLoss({ step: report.step, losses: JSON.stringify(report.scalars) })
-    }
-    const seconds = (performance.now() - stepStarted) / 1000
-    yield* writeJsonLine(metricsFile, {
-      step: report.step,
-      epoch,
-      learningRate,
-      momentum: momentumAt(report.step, totalSteps, config.momentum.initial),
-      ...report.scalars,
-      tokensPerSecond: batch.tokens / seconds,
-      seconds
-    })
-    const elapsed = (performance.now() - started) / 1000
-    bar.update({
-      step: report.step,
-      totalSteps,
-      epoch,
-      objective: report.scalars["objective"] ?? Number.NaN,
-      learningRate,
-      tokensPerSecond: batch.tokens / seconds,
-      secondsLeft: (elapsed / (report.step - startStep)) * (totalSteps - report.step)
-    })
-    if (options.evalEvery > 0 && canEvaluate && report.step % options.evalEvery === 0) {
-      const result = devEvaluator.evaluate(text, evalOptions)
-      yield* writeJsonLine(metricsFile, { step: report.step, evaluation: devEvaluator.name, ...result.metrics })
-      if (isImprovement(devEvaluator, result.primary, best?.value)) {
-        best = { step: report.step, value: result.primary }
-        yield* text.save(join(options.out, "best"))
-        bar.say(`step ${report.step}: dev ${devEvaluator.primaryMetric} ${result.primary.toFixed(4)} (best so far; saved to ${join(options.out, "best")})`)
+  )
+
+  yield* Stream.runForEach(batches, ({ step, epoch, examples }) =>
+    Effect.gen(function* () {
+      const batch = batchTensors(text, examples, maxLength)
+      const learningRate = learningRateAt(schedule, step)
+      const stepStarted = performance.now()
+      const report = trainStep(graph, optimizer, batch.inputs, { step, totalSteps }, {
+        learningRate,
+        warnOnce,
+        ...(options.clipGradientNorm === undefined ? {} : { clipGradientNorm: options.clipGradientNorm })
+      })
+      tf.dispose(Object.values(batch.inputs))
+      if (!report.finite) {
+        return yield* new NonFiniteLoss({ step: report.step, losses: JSON.stringify(report.scalars) })
       }
-    }
-    if (options.checkpointEvery > 0 && report.step % options.checkpointEvery === 0 && report.step < totalSteps) {
-      yield* saveCheckpoint(options.out, report.step, sets, optimizer, runState())
-    }
-  }
+      const seconds = (performance.now() - stepStarted) / 1000
+      yield* writeJsonLine(metricsFile, {
+        step: report.step,
+        epoch,
+        learningRate,
+        momentum: momentumAt(report.step, totalSteps, config.momentum.initial),
+        ...report.scalars,
+        tokensPerSecond: batch.tokens / seconds,
+        seconds
+      })
+      const elapsed = (performance.now() - started) / 1000
+      bar.update({
+        step: report.step,
+        totalSteps,
+        epoch,
+        objective: report.scalars["objective"] ?? Number.NaN,
+        learningRate,
+        tokensPerSecond: batch.tokens / seconds,
+        secondsLeft: (elapsed / (report.step - startStep)) * (totalSteps - report.step)
+      })
+      if (options.evalEvery > 0 && canEvaluate && report.step % options.evalEvery === 0) {
+        const result = devEvaluator.evaluate(text, evalOptions)
+        yield* writeJsonLine(metricsFile, { step: report.step, evaluation: devEvaluator.name, ...result.metrics })
+        if (isImprovement(devEvaluator, result.primary, best?.value)) {
+          best = { step: report.step, value: result.primary }
+          yield* text.save(join(options.out, "best"))
+          bar.say(`step ${report.step}: dev ${devEvaluator.primaryMetric} ${result.primary.toFixed(4)} (best so far; saved to ${join(options.out, "best")})`)
+        }
+      }
+      if (options.checkpointEvery > 0 && report.step % options.checkpointEvery === 0 && report.step < totalSteps) {
+        yield* saveCheckpoint(options.out, report.step, sets, optimizer, runState())
+      }
+    })
+  )
 
   const finalModel = join(options.out, "final")
   yield* text.save(finalModel)
