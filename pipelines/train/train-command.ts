@@ -9,23 +9,14 @@ import type { CarlConfig } from "../../core/config.ts"
 import type { EvaluationResult } from "../../plugins/evaluators/evaluator.ts"
 import type { CarlVariant } from "../carl-graph.ts"
 import { loadTrainingData, type DataSpec } from "./load-training-data.ts"
-import type { ProgressMode } from "./progress.ts"
-import { train } from "./train.ts"
+import { train, type TrainOptions } from "./train.ts"
 
 export const DEMO_CORPUS = fileURLToPath(new URL("../../data/demo/demo-va.csv", import.meta.url))
 
-export interface TrainCommandOptions {
-  readonly model: string
+/** The trainer's options, with data files to read instead of data in memory. */
+export interface TrainCommandOptions extends Omit<TrainOptions, "data" | "variant" | "evalTrainLimit"> {
   readonly data: ReadonlyArray<DataSpec>
-  readonly out: string
   readonly variant: CarlVariant
-  readonly steps: number | undefined
-  readonly checkpointEvery: number
-  readonly evalEvery: number
-  readonly resume: boolean
-  readonly progress: ProgressMode
-  readonly clipGradientNorm: number | undefined
-  readonly offline: boolean
   readonly skipBadRows: boolean
 }
 

@@ -4,6 +4,7 @@
  * padding mask, residual LayerNorm, a GELU (erf) feed-forward, residual LayerNorm.
  */
 import * as tf from "@tensorflow/tfjs"
+import { splitHeads } from "../../../core/attention-heads.ts"
 import { gelu, layerNorm } from "../../../core/activations.ts"
 import { dense } from "../../../core/dense.ts"
 import { embeddingLookup } from "../../../core/embedding-lookup.ts"
@@ -52,11 +53,6 @@ const inputEmbeddings = (
     return norm(parameters, "embeddings.LayerNorm", tf.add(tf.add(words, positions), tokenType) as tf.Tensor3D, config.layerNormEps)
   })
 
-/** [batch, seq, hidden] → [batch, heads, seq, headSize] */
-const splitHeads = (x: tf.Tensor3D, heads: number): tf.Tensor4D => {
-  const [batch, seq, hidden] = x.shape
-  return tf.transpose(tf.reshape(x, [batch, seq, heads, hidden / heads]), [0, 2, 1, 3])
-}
 
 const selfAttention = (
   parameters: ParameterSet,

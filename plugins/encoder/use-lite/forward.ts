@@ -10,6 +10,7 @@
  * ScatterNd, whose gradients are not available on every backend.
  */
 import * as tf from "@tensorflow/tfjs"
+import { splitHeads } from "../../../core/attention-heads.ts"
 import { layerNorm } from "../../../core/activations.ts"
 import { dense } from "../../../core/dense.ts"
 import { embeddingLookup } from "../../../core/embedding-lookup.ts"
@@ -54,11 +55,6 @@ export const wordEmbeddings = (parameters: ParameterSet, tokenIds: tf.Tensor2D):
     return tf.mul(rows, real) as tf.Tensor3D
   })
 
-/** [batch, seq, width] → [batch, heads, seq, width / heads]: head h takes channels h·dₕ … (h+1)·dₕ − 1. */
-const splitHeads = (x: tf.Tensor3D, heads: number): tf.Tensor4D => {
-  const [batch, seq, width] = x.shape
-  return tf.transpose(tf.reshape(x, [batch, seq, heads, width / heads]), [0, 2, 1, 3])
-}
 
 /** §3.6 steps 3–7: one 1×1-conv QKV map, queries scaled by 1/√dₕ before the dot product, W_o. */
 const selfAttention = (
