@@ -13,6 +13,8 @@ import { Backend, BACKEND_CHOICES, type BackendChoice } from "../core/backend.ts
 import { loadConfig } from "../core/config-file.ts"
 import { Rng } from "../core/rng.ts"
 import { POOLINGS, type Pooling } from "../plugins/encoder/index.ts"
+import { dataCacheDir, dataFetchCommand, dataPathCommand, DATASET_NAMES } from "../plugins/data-fetch/index.ts"
+import { hubSettings } from "../plugins/hub/index.ts"
 import { embedCommand } from "../pipelines/embed-command.ts"
 import { smokeRun } from "../pipelines/smoke.ts"
 import { CARL_VARIANTS, type CarlVariant } from "../pipelines/carl-graph.ts"
@@ -61,7 +63,8 @@ const info = Effect.gen(function* () {
     `tfjs ${tf.version.tfjs}; effect ${packageJson.dependencies["effect"] ?? "?"}`,
     `backend: ${backend.reason}`,
     `threads: ${backend.threads}`,
-    ...backend.attempts.map((attempt) => `  ${attempt.ok ? "ok  " : "no  "} ${attempt.backend} via ${attempt.via}: ${attempt.detail}`)
+    ...backend.attempts.map((attempt) => `  ${attempt.ok ? "ok  " : "no  "} ${attempt.backend} via ${attempt.via}: ${attempt.detail}`),
+    `caches: data ${dataCacheDir()}; models ${hubSettings().cacheDir}`
   ]
   yield* Console.log(lines.join("\n"))
 })
@@ -264,6 +267,45 @@ await yargs(withDashValues(hideBin(process.argv)))
     }
   )
   .command(
+    "data",
+    "download the public corpora into the data cache, in the layout the data readers read",
+    (command) =>
+      command
+        .command(
+          "fetch <names..>",
+          `download datasets (${DATASET_NAMES.join(", ")}) into the cache; prints their folders`,
+          (fetch) =>
+            fetch
+              .positional("names", { type: "string", array: true, demandOption: true, describe: "dataset names" })
+              .option("data-dir", { type: "string", describe: "the cache (default: $CARL_DATA_DIR, else $XDG_CACHE_HOME/carl/data or ~/.cache/carl/data)" })
+              .option("offline", { type: "boolean", default: false, describe: "only check that the cache is complete" })
+              .option("force", { type: "boolean", default: false, describe: "download again what is in the cache" })
+              .example("$0 data fetch emobank", "EmoBank into ~/.cache/carl/data/emobank/emobank.csv")
+              .example("$0 train --data \"$($0 data fetch emobank)/emobank.csv\"", "train on it"),
+          async (argv) => {
+            const options = {
+              ...(argv["data-dir"] === undefined ? {} : { cacheDir: argv["data-dir"] }),
+              offline: argv.offline,
+              force: argv.force
+            }
+            await runCommand(dataFetchCommand(argv.names, options))
+          }
+        )
+        .command(
+          "path [names..]",
+          "print the data cache folder, or the named datasets' folders in it",
+          (path) =>
+            path
+              .positional("names", { type: "string", array: true, default: [] as Array<string>, describe: "dataset names" })
+              .option("data-dir", { type: "string", describe: "the cache (default: $CARL_DATA_DIR, else ~/.cache/carl/data)" }),
+          async (argv) => {
+            await runCommand(dataPathCommand(argv.names, argv["data-dir"] === undefined ? {} : { cacheDir: argv["data-dir"] }))
+          }
+        )
+        .demandCommand(1, "name a data command: fetch or path"),
+    () => undefined
+  )
+  .command(
     "info",
     "print versions, the backend carl would use and why, and threads",
     (command) => command.example("$0 info --backend wasm", "what the wasm backend reports"),
@@ -271,7 +313,7 @@ await yargs(withDashValues(hideBin(process.argv)))
       await runCommand(info.pipe(Effect.provide(Backend.layer(argv.backend))))
     }
   )
-  .demandCommand(1, "name a command: train, embed, smoke or info")
+  .demandCommand(1, "name a command: train, embed, data, smoke or info")
   .strict()
   .fail((message, error, instance) => {
     if (error !== undefined && error !== null && !message) throw error
