@@ -1,0 +1,208 @@
+/**
+ * The corpora `carl eval` reads, from a data folder laid out as ../shared/data (and as
+ * `carl data fetch` fills its cache): which task needs which dataset, which files that dataset
+ * is, a check that they are all there (naming the fetch command when not), and each dataset
+ * read, counted and hashed for the results.
+ */
+import { createHash } from "node:crypto"
+import { readFile, stat } from "node:fs/promises"
+import { join } from "node:path"
+import { Effect, Schema } from "effect"
+import {
+  goEmotionsToEkman,
+  readCr,
+  readEmoBank,
+  readGoEmotions,
+  readImdb,
+  readMr,
+  readSst5,
+  type EkmanCorpus,
+  type ImdbCorpus,
+  type PolarityCorpus,
+  type Sst5Corpus,
+  type VaCorpus
+} from "../../plugins/data/index.ts"
+
+export const EVAL_TASKS = ["va", "mr", "cr", "sst5", "imdb", "ekman", "align"] as const
+export type EvalTask = (typeof EVAL_TASKS)[number]
+
+export const EVAL_DATASETS = ["emobank", "mr", "cr", "sst5", "imdb", "goemotions"] as const
+export type EvalDataset = (typeof EVAL_DATASETS)[number]
+
+export const TASK_DATASET: Readonly<Record<EvalTask, EvalDataset>> = {
+  va: "emobank",
+  mr: "mr",
+  cr: "cr",
+  sst5: "sst5",
+  imdb: "imdb",
+  ekman: "goemotions",
+  align: "goemotions"
+}
+
+interface DatasetLayout {
+  /** What `path` in the results names: the one file, or the dataset's folder. */
+  readonly path: string
+  /** Every file the reader reads, relative to the data folder. */
+  readonly files: ReadonlyArray<string>
+}
+
+/** The layout of ../shared/data, which `carl data fetch <name>` reproduces. */
+export const DATASET_LAYOUT: Readonly<Record<EvalDataset, DatasetLayout>> = {
+  emobank: { path: "emobank/emobank.csv", files: ["emobank/emobank.csv"] },
+  mr: { path: "mr", files: ["mr/rt-polarity.neg", "mr/rt-polarity.pos"] },
+  cr: { path: "cr", files: ["cr/senteval_tokenized/custrev.neg", "cr/senteval_tokenized/custrev.pos"] },
+  sst5: { path: "sst5", files: ["sst5/stsa.fine.dev", "sst5/stsa.fine.test", "sst5/stsa.fine.train"] },
+  imdb: { path: "imdb/aclImdb_train_test_text.tar.gz", files: ["imdb/aclImdb_train_test_text.tar.gz"] },
+  goemotions: {
+    path: "goemotions",
+    files: ["goemotions/dev.tsv", "goemotions/ekman_mapping.json", "goemotions/emotions.txt", "goemotions/test.tsv", "goemotions/train.tsv"]
+  }
+}
+
+export class EvalError extends Schema.TaggedError<EvalError>()("EvalError", {
+  problem: Schema.String
+}) {
+  override get message(): string {
+    return this.problem
+  }
+}
+
+export const datasetsFor = (tasks: ReadonlyArray<EvalTask>): Array<EvalDataset> =>
+  EVAL_DATASETS.filter((dataset) => tasks.some((task) => TASK_DATASET[task] === dataset))
+
+const isFile = (path: string): Promise<boolean> =>
+  stat(path).then(
+    (info) => info.isFile(),
+    () => false
+  )
+
+/** Fails, before anything is read, with every missing dataset and the one command that fetches them all. */
+export const checkEvalData = Effect.fn("checkEvalData")(function* (dataDir: string, datasets: ReadonlyArray<EvalDataset>) {
+  const missing: Array<{ readonly dataset: EvalDataset; readonly file: string }> = []
+  for (const dataset of datasets) {
+    for (const file of DATASET_LAYOUT[dataset].files) {
+      if (!(yield* Effect.promise(() => isFile(join(dataDir, file))))) {
+        missing.push({ dataset, file })
+        break
+      }
+    }
+  }
+  if (missing.length === 0) return
+  const names = missing.map((entry) => entry.dataset)
+  const detail = missing.map((entry) => `${entry.dataset} (no ${join(dataDir, entry.file)})`).join(", ")
+  return yield* new EvalError({
+    problem: `missing data: ${detail}; fetch with: carl data fetch ${names.join(" ")} --data-dir ${dataDir}`
+  })
+})
+
+/** One file's sha256, or for a folder the sha256 of its files' `sha256sum` listing (sorted by path). */
+const hashDataset = (dataDir: string, layout: DatasetLayout): Effect.Effect<string, EvalError> =>
+  Effect.tryPromise({
+    try: async () => {
+      const digests: Array<string> = []
+      for (const file of [...layout.files].sort()) {
+        const digest = createHash("sha256").update(await readFile(join(dataDir, file))).digest("hex")
+        digests.push(`${digest}  ${file.slice(layout.path.length + 1)}\n`)
+      }
+      const [only] = layout.files
+      if (layout.files.length === 1 && only === layout.path) return digests[0]?.slice(0, 64) ?? ""
+      return createHash("sha256").update(digests.join("")).digest("hex")
+    },
+    catch: (error) => new EvalError({ problem: `cannot hash ${layout.path}: ${error instanceof Error ? error.message : String(error)}` })
+  })
+
+export interface DatasetRecord {
+  readonly path: string
+  readonly sha256: string
+  readonly counts: Readonly<Record<string, number>>
+}
+
+export interface EvalCorpora {
+  readonly emobank?: VaCorpus
+  readonly mr?: PolarityCorpus
+  readonly cr?: PolarityCorpus
+  readonly sst5?: Sst5Corpus
+  readonly imdb?: ImdbCorpus
+  readonly goemotions?: EkmanCorpus
+}
+
+export interface LoadedEvalData {
+  readonly corpora: EvalCorpora
+  readonly records: Readonly<Partial<Record<EvalDataset, DatasetRecord>>>
+}
+
+const countSplits = (examples: ReadonlyArray<{ readonly split?: string }>): Record<string, number> => {
+  const counts: Record<string, number> = { train: 0, dev: 0, test: 0 }
+  for (const example of examples) if (example.split !== undefined) counts[example.split] = (counts[example.split] ?? 0) + 1
+  return counts
+}
+
+/**
+ * Reads the datasets. `maxExamples` (with `seed`) samples IMDB per split, as readImdb does; the
+ * other corpora are small enough to use whole. Counts are of what the evaluation uses: GoEmotions'
+ * are the single-label Ekman examples (with the totals before the Ekman rule beside them).
+ */
+export const loadEvalData = Effect.fn("loadEvalData")(function* (
+  dataDir: string,
+  datasets: ReadonlyArray<EvalDataset>,
+  options: { readonly seed: number; readonly maxExamples?: number | undefined }
+) {
+  yield* checkEvalData(dataDir, datasets)
+  const corpora: { -readonly [K in keyof EvalCorpora]: EvalCorpora[K] } = {}
+  const records: Partial<Record<EvalDataset, DatasetRecord>> = {}
+  const at = (relative: string) => join(dataDir, relative)
+  for (const dataset of datasets) {
+    const layout = DATASET_LAYOUT[dataset]
+    let counts: Record<string, number>
+    switch (dataset) {
+      case "emobank": {
+        const corpus = yield* readEmoBank(at(layout.path))
+        corpora.emobank = corpus
+        counts = countSplits(corpus.examples)
+        break
+      }
+      case "mr":
+      case "cr": {
+        const corpus = yield* (dataset === "mr" ? readMr : readCr)(at(layout.path))
+        corpora[dataset] = corpus
+        counts = { pos: corpus.counts.pos, neg: corpus.counts.neg, total: corpus.examples.length, emptyLines: corpus.counts.emptyLines }
+        break
+      }
+      case "sst5": {
+        const corpus = yield* readSst5(at(layout.path))
+        corpora.sst5 = corpus
+        counts = { train: corpus.counts.train.total, dev: corpus.counts.dev.total, test: corpus.counts.test.total }
+        break
+      }
+      case "imdb": {
+        const corpus = yield* readImdb(
+          at(layout.path),
+          options.maxExamples === undefined ? {} : { maxExamples: options.maxExamples, seed: options.seed }
+        )
+        corpora.imdb = corpus
+        counts = {
+          train: corpus.splits.train.length,
+          test: corpus.splits.test.length,
+          trainAvailable: corpus.counts.train.pos + corpus.counts.train.neg,
+          testAvailable: corpus.counts.test.pos + corpus.counts.test.neg
+        }
+        break
+      }
+      case "goemotions": {
+        const corpus = goEmotionsToEkman(yield* readGoEmotions(at(layout.path)))
+        corpora.goemotions = corpus
+        counts = {
+          train: corpus.counts.train.kept,
+          dev: corpus.counts.dev.kept,
+          test: corpus.counts.test.kept,
+          trainTotal: corpus.counts.train.total,
+          devTotal: corpus.counts.dev.total,
+          testTotal: corpus.counts.test.total
+        }
+        break
+      }
+    }
+    records[dataset] = { path: at(layout.path), sha256: yield* hashDataset(dataDir, layout), counts }
+  }
+  return { corpora, records } satisfies LoadedEvalData
+})
