@@ -19,6 +19,7 @@ import { embedCommand } from "../pipelines/embed-command.ts"
 import { smokeRun } from "../pipelines/smoke.ts"
 import { EVAL_TASKS, evalCommand, type EvalTask } from "../pipelines/eval/eval-command.ts"
 import { writeReport } from "../pipelines/report/index.ts"
+import { benchCommand, DEFAULT_BENCH_OPTIONS } from "../pipelines/bench/index.ts"
 import { CARL_VARIANTS, type CarlVariant } from "../pipelines/carl-graph.ts"
 import { DEMO_CORPUS, trainCommand } from "../pipelines/train/train-command.ts"
 import { progressMode } from "../pipelines/train/progress.ts"
@@ -281,6 +282,57 @@ await yargs(withDashValues(hideBin(process.argv)))
     }
   )
   .command(
+    "bench",
+    "time full CARL steps on a random BERT (or embedding throughput with --embed); one JSON line each",
+    (command) =>
+      command
+        .option("layers", { type: "number", default: DEFAULT_BENCH_OPTIONS.layers })
+        .option("hidden", { type: "number", default: DEFAULT_BENCH_OPTIONS.hidden })
+        .option("heads", { type: "number", default: DEFAULT_BENCH_OPTIONS.heads })
+        .option("ffn", { type: "number", default: DEFAULT_BENCH_OPTIONS.ffn })
+        .option("vocab", { type: "number", default: DEFAULT_BENCH_OPTIONS.vocab })
+        .option("seq", { type: "number", default: DEFAULT_BENCH_OPTIONS.seq, describe: "tokens per row, padding included (rows are ragged as the peer's)" })
+        .option("batch", { type: "number", default: DEFAULT_BENCH_OPTIONS.batch })
+        .option("steps", { type: "number", default: DEFAULT_BENCH_OPTIONS.steps, describe: "timed steps (median reported)" })
+        .option("warmup", { type: "number", default: DEFAULT_BENCH_OPTIONS.warmup })
+        .option("threads", { type: "number", describe: "recorded; tfjs-wasm runs one thread in Node whatever it says" })
+        .option("embed", { type: "boolean", default: false, describe: "sentences/s of --model (and of the shipped graph model for use-lite)" })
+        .option("model", { type: "string", default: DEFAULT_BENCH_OPTIONS.model })
+        .option("peer", { type: "boolean", default: false, describe: "also run ../shared/bench/torch_carl.py bench with the same config, and print the ratio" })
+        .option("profile", { type: "boolean", default: false, describe: "also list the kernels of one profiled step" })
+        .example("$0 bench --peer", "the issue's configuration, carl then the PyTorch peer, and the ratio")
+        .example("$0 bench --embed --model use-lite", "embedding throughput, ours and the graph model's")
+        .check((argv) => {
+          for (const key of ["layers", "hidden", "heads", "ffn", "vocab", "seq", "batch", "steps"] as const) {
+            const value = argv[key]
+            if (!Number.isInteger(value) || value < 1) throw new Error(`--${key} must be a whole number ≥ 1, got ${value}`)
+          }
+          if (argv.hidden % argv.heads !== 0) throw new Error(`--hidden ${argv.hidden} must be a multiple of --heads ${argv.heads}`)
+          return true
+        }),
+    async (argv) => {
+      const options = {
+        ...DEFAULT_BENCH_OPTIONS,
+        layers: argv.layers,
+        hidden: argv.hidden,
+        heads: argv.heads,
+        ffn: argv.ffn,
+        vocab: argv.vocab,
+        seq: argv.seq,
+        batch: argv.batch,
+        steps: argv.steps,
+        warmup: argv.warmup,
+        embed: argv.embed,
+        model: argv.model,
+        peer: argv.peer,
+        profile: argv.profile,
+        seed: argv.seed ?? DEFAULT_BENCH_OPTIONS.seed,
+        ...(argv.threads === undefined ? {} : { threads: argv.threads })
+      }
+      await runCommand(benchCommand(options).pipe(Effect.provide(Backend.layer(argv.backend))))
+    }
+  )
+  .command(
     "embed",
     "embed text, one line per sentence, as one JSON array per line",
     (command) =>
@@ -372,7 +424,7 @@ await yargs(withDashValues(hideBin(process.argv)))
       await runCommand(info.pipe(Effect.provide(Backend.layer(argv.backend))))
     }
   )
-  .demandCommand(1, "name a command: train, eval, embed, data, smoke or info")
+  .demandCommand(1, "name a command: train, eval, embed, data, bench, smoke or info")
   .strict()
   .fail((message, error, instance) => {
     if (error !== undefined && error !== null && !message) throw error

@@ -1,0 +1,228 @@
+/**
+ * Full CARL steps on a random BERT of a given shape, timed as the PyTorch peer times its own
+ * (../shared/bench/torch_carl.py bench): same batch rule, `warmup` untimed steps, then the median
+ * of `steps` timed ones, tokens/s counting padding.
+ */
+import * as tf from "@tensorflow/tfjs"
+import { Effect } from "effect"
+import { AdamW } from "../../core/adamw.ts"
+import { Backend, type BackendName } from "../../core/backend.ts"
+import { defaultConfig, type CarlConfig } from "../../core/config.ts"
+import { SeededRandom } from "../../core/random.ts"
+import { trainStep } from "../../core/train-step.ts"
+import type { Graph } from "../../core/graph.ts"
+import { BertEncoder, type BertConfig } from "../../plugins/encoder/index.ts"
+import { carlGraph, createCarlModel, disposeCarlModel, type CarlBatch, type CarlModel } from "../carl-graph.ts"
+import { disposeBatch } from "../synthetic-batch.ts"
+import type { BenchOptions } from "./options.ts"
+import { threadsReport } from "./threads.ts"
+
+/** The peer draws ids with torch.randint(1000, vocab): ids below 1000 are BERT's special and unused tokens. */
+const FIRST_ID = 1000
+
+/** The peer's momentum schedule length; it only sets m, which costs the same whatever its value. */
+const PEER_TOTAL_STEPS = 1000
+
+/**
+ * Real tokens of row b, as the peer masks them: `mask[b, max(4, seq - (b * 7) % (seq // 2)):] = 0`.
+ * Capped at seq because a slice past the end masks nothing.
+ */
+export const raggedLength = (row: number, seq: number): number =>
+  Math.min(seq, Math.max(4, seq - ((row * 7) % Math.floor(seq / 2))))
+
+/** The BERT the peer builds for the same flags (its config_for). */
+export const benchBertConfig = (options: BenchOptions): BertConfig => ({
+  modelType: "bert",
+  vocabSize: options.vocab,
+  hiddenSize: options.hidden,
+  numHiddenLayers: options.layers,
+  numAttentionHeads: options.heads,
+  intermediateSize: options.ffn,
+  maxPositionEmbeddings: Math.max(512, options.seq + 2),
+  typeVocabSize: 2,
+  layerNormEps: 1e-12,
+  padTokenId: 0
+})
+
+/**
+ * Ids uniform in [1000, vocab) at every position, padding included, as the peer draws them; a
+ * vocabulary of 1000 or fewer (tiny test shapes, where the peer's randint would fail) uses [1, vocab).
+ * Valence and arousal uniform in [−1, 1].
+ */
+export const benchBatch = (random: SeededRandom, options: BenchOptions): CarlBatch => {
+  const { batch, seq, vocab } = options
+  const low = vocab > FIRST_ID ? FIRST_ID : 1
+  const ids = new Int32Array(batch * seq)
+  const mask = new Float32Array(batch * seq)
+  const labels = new Float32Array(batch * 2)
+  for (let row = 0; row < batch; row++) {
+    const length = raggedLength(row, seq)
+    for (let t = 0; t < seq; t++) {
+      ids[row * seq + t] = low + random.int(vocab - low)
+      mask[row * seq + t] = t < length ? 1 : 0
+    }
+    labels[row * 2] = random.next() * 2 - 1
+    labels[row * 2 + 1] = random.next() * 2 - 1
+  }
+  return {
+    tokenIds: tf.tensor2d(ids, [batch, seq], "int32"),
+    attentionMask: tf.tensor2d(mask, [batch, seq]),
+    vaLabels: tf.tensor2d(labels, [batch, 2])
+  }
+}
+
+/** Everything one bench run holds: the CARL model, its graph, the optimiser and the batch. */
+export interface BenchRun {
+  readonly config: CarlConfig
+  readonly model: CarlModel
+  readonly graph: Graph
+  readonly optimizer: AdamW
+  readonly batch: CarlBatch
+  /** Steps taken so far, warm-up included. */
+  stepsTaken: number
+  dispose(): void
+}
+
+/** carl's defaults throughout (AdamW, τ 0.05, PGD ε 5e-9 α 5, top 10%, λ 0.8/0.2, projection 128): the peer's settings. */
+export const createBenchRun = (options: BenchOptions): BenchRun => {
+  const config = defaultConfig()
+  const random = new SeededRandom(options.seed)
+  const encoder = BertEncoder.random(benchBertConfig(options), random.fork("encoder"), { trainable: true })
+  const model = createCarlModel(encoder, config, random)
+  const optimizer = new AdamW(config.optimizer)
+  const batch = benchBatch(random.fork("batch"), options)
+  return {
+    config,
+    model,
+    graph: carlGraph(model, config),
+    optimizer,
+    batch,
+    stepsTaken: 0,
+    dispose() {
+      disposeBatch(batch)
+      optimizer.dispose()
+      disposeCarlModel(model)
+    }
+  }
+}
+
+/** One CARL step (online, target, MCCL, saliency, PGD, PTD, AdamW, EMA); false when a loss was not finite. */
+export const runBenchStep = (run: BenchRun): boolean => {
+  const inputs = { tokenIds: run.batch.tokenIds, attentionMask: run.batch.attentionMask, vaLabels: run.batch.vaLabels }
+  const report = trainStep(run.graph, run.optimizer, inputs, { step: run.stepsTaken, totalSteps: PEER_TOTAL_STEPS })
+  run.stepsTaken += 1
+  return report.finite
+}
+
+export const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  // Python's statistics.median, which the peer uses: the mean of the two middle values when even.
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? Number.NaN) : ((sorted[middle - 1] ?? Number.NaN) + (sorted[middle] ?? Number.NaN)) / 2
+}
+
+const round = (value: number, digits: number): number => Number(value.toFixed(digits))
+
+/** Peak resident set of this process so far (the wasm heap never shrinks, so this is the run's peak too). */
+export const rssPeakMb = (): number => round(process.resourceUsage().maxRSS / 1024, 1)
+
+export interface BenchStepsResult {
+  readonly impl: "carl"
+  readonly tfjs: string
+  readonly backend: BackendName
+  readonly threads: number
+  readonly threads_requested: number | null
+  readonly threads_note: string
+  readonly layers: number
+  readonly hidden: number
+  readonly heads: number
+  readonly ffn: number
+  readonly vocab: number
+  readonly seq: number
+  readonly batch: number
+  readonly warmup: number
+  readonly steps: number
+  /** Median of runs_ms, 2 decimals. */
+  readonly ms_per_step: number
+  /** batch·seq / ms_per_step · 1000, padding counted as the peer counts it, 1 decimal. */
+  readonly tokens_per_s: number
+  readonly runs_ms: ReadonlyArray<number>
+  readonly rss_peak_mb: number
+  /**
+   * tf.memory().numTensors just before the timed steps and just after them (equal when a step
+   * leaks nothing), and what was left once the run was disposed, relative to before it was built.
+   */
+  readonly tensors: { readonly before: number; readonly after: number; readonly left_after_dispose: number }
+  /** Steps whose losses were NaN or ±Inf (their update was skipped); 0 on a sane run. */
+  readonly nonfinite_steps: number
+}
+
+/** Warm-up then timed steps on a built run: synchronous, so nothing but the steps is inside the clock. */
+export const timeSteps = (
+  run: BenchRun,
+  options: Pick<BenchOptions, "warmup" | "steps">
+): { readonly runsMs: ReadonlyArray<number>; readonly before: number; readonly after: number; readonly nonfinite: number } => {
+  let nonfinite = 0
+  for (let i = 0; i < options.warmup; i++) if (!runBenchStep(run)) nonfinite++
+  const before = tf.memory().numTensors
+  const runsMs: Array<number> = []
+  for (let i = 0; i < options.steps; i++) {
+    const started = performance.now()
+    const finite = runBenchStep(run)
+    runsMs.push(performance.now() - started)
+    if (!finite) nonfinite++
+  }
+  return { runsMs, before, after: tf.memory().numTensors, nonfinite }
+}
+
+/**
+ * The bench of CARL steps. `onRun` sees the run after the timed steps and before it is
+ * disposed (the profiler takes its extra step there).
+ */
+export const benchStepsWith = <A = undefined>(options: BenchOptions, onRun?: (run: BenchRun) => Promise<A>) =>
+  Effect.gen(function* () {
+    const backend = yield* Backend
+    const threads = yield* Effect.promise(() => threadsReport(backend, options.threads))
+    const atStart = tf.memory().numTensors
+    const { timing, extra } = yield* Effect.acquireUseRelease(
+      Effect.sync(() => createBenchRun(options)),
+      (run) =>
+        Effect.gen(function* () {
+          const timing = timeSteps(run, options)
+          const extra = onRun === undefined ? undefined : yield* Effect.promise(() => onRun(run))
+          return { timing, extra }
+        }),
+      (run) => Effect.sync(() => run.dispose())
+    )
+    const ms = median(timing.runsMs)
+    const result: BenchStepsResult = {
+      impl: "carl",
+      tfjs: tf.version.tfjs,
+      backend: backend.name,
+      threads: threads.threads,
+      threads_requested: threads.requested,
+      threads_note: threads.note,
+      layers: options.layers,
+      hidden: options.hidden,
+      heads: options.heads,
+      ffn: options.ffn,
+      vocab: options.vocab,
+      seq: options.seq,
+      batch: options.batch,
+      warmup: options.warmup,
+      steps: options.steps,
+      ms_per_step: round(ms, 2),
+      tokens_per_s: round(((options.batch * options.seq) / ms) * 1000, 1),
+      runs_ms: timing.runsMs.map((value) => round(value, 1)),
+      rss_peak_mb: rssPeakMb(),
+      tensors: { before: timing.before, after: timing.after, left_after_dispose: tf.memory().numTensors - atStart },
+      nonfinite_steps: timing.nonfinite
+    }
+    return { result, extra }
+  })
+
+/** `carl bench` without --embed: needs the Backend service (the backend must already be selected). */
+export const benchSteps = Effect.fn("benchSteps")(function* (options: BenchOptions) {
+  const { result } = yield* benchStepsWith(options)
+  return result
+})
