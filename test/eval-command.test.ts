@@ -204,12 +204,12 @@ describe("evalCommand on a small random BERT", () => {
     assert.equal(decoded.backend.name, "cpu")
     assert.match(cold.lines.out.join("\n"), /Table I:[\s\S]*Table II:[\s\S]*Table III:[\s\S]*Table IV:/)
     assert.match(cold.lines.err.join("\n"), /embedding in 2 worker threads \(cpu backend\)/)
+    assert.match(cold.lines.err.join("\n"), /running 7 tasks on 2 threads/)
     for (const task of EVAL_TASKS) assert.match(cold.lines.err.join("\n"), new RegExp(`  ${task}: \\d+\\.\\d s`))
 
     // 3 EmoBank splits, MR, CR, 3 SST-5, 2 IMDB, 3 GoEmotions (align shares Ekman's test split)
     const lists = 13
-    const { workers: _cold, ...defaults } = options
-    const warm = await run(defaults)
+    const warm = await run({ ...options, workers: 1 })
     const [again] = warm.results.models
     assert.equal(again?.cacheHits, lists)
     assert.doesNotMatch(warm.lines.err.join("\n"), /loaded|embedded in|worker threads/, "nothing loaded, nothing embedded")

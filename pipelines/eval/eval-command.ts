@@ -2,10 +2,11 @@
  * `carl eval`: the paper's four evaluations (Tables I–IV, Figure 2) on any number of encoders.
  *
  * For each model: every text list the tasks need (a split of a dataset) is embedded once,
- * through the on-disk cache — the model is loaded only if some list is not cached — and then
- * each task's evaluator runs on those embeddings (served by an embedding-table TextEncoder, so
- * the evaluators are the ordinary ones and could as well be handed the live model). Progress
- * and per-task times go to stderr; the tables go to stdout; the results JSON is written whole.
+ * through the on-disk cache — the model is loaded only if some list is not cached, in worker
+ * threads when there are cores to spare — and then each task's evaluator runs on those
+ * embeddings (served by an embedding-table TextEncoder, so the evaluators are the ordinary ones
+ * and could as well be handed the live model), the tasks side by side in threads. Progress and
+ * per-task times go to stderr; the tables go to stdout; the results JSON is written whole.
  */
 import { readFileSync } from "node:fs"
 import { mkdir } from "node:fs/promises"
@@ -15,18 +16,16 @@ import { Console, Effect } from "effect"
 import { writeFileAtomic } from "../../core/atomic-file.ts"
 import { Backend, type BackendInfo } from "../../core/backend.ts"
 import type { Pooling } from "../../plugins/encoder/index.ts"
-import { loadTextEncoder, type TextEncoder } from "../../plugins/encoder/load-text-encoder.ts"
-import { crossValidatedProbeEvaluator, devProbeEvaluator, heldOutProbeEvaluator, type TextClassificationData } from "../../plugins/evaluators/classification-probes.ts"
-import { embeddingGeometryEvaluator } from "../../plugins/evaluators/embedding-geometry.ts"
-import type { EvaluationResult } from "../../plugins/evaluators/evaluator.ts"
-import { vaRegressionEvaluator, type VaSplit } from "../../plugins/evaluators/va-regression.ts"
+import { loadTextEncoder } from "../../plugins/encoder/load-text-encoder.ts"
 import type { EmbedOptions } from "../embed.ts"
 import { defaultEmbeddingCacheDir, embedThroughCache, modelFingerprint, textsKey, type EmbeddingCache } from "./embedding-cache.ts"
-import { inProcessEmbedder, workerPoolEmbedder, type Embedder, type EmbeddingProgress, type EmbedWorkerError } from "./embedders.ts"
-import { embeddingTableEncoder } from "./embedding-table.ts"
-import { datasetsFor, EVAL_TASKS, EvalError, loadEvalData, type EvalCorpora, type EvalTask } from "./eval-data.ts"
+import { inProcessEmbedder, startThreads, workerPoolEmbedder, type Embedder, type EmbeddingProgress } from "./embedders.ts"
+import { datasetsFor, EVAL_TASKS, EvalError, loadEvalData, type EvalTask } from "./eval-data.ts"
 import type { EvalResults, ModelResults, TaskResults } from "./eval-results.ts"
 import { formatTables } from "./eval-tables.ts"
+import { planTasks, runTaskPlan, type TaskPlan, type TaskRun } from "./eval-tasks.ts"
+import type { TaskRequest, TaskWorkerSetup } from "./task-worker.ts"
+import { runOnThreads, startWorkerThread, type WorkerThreadError } from "./worker-thread.ts"
 
 export { EVAL_TASKS, EvalError, type EvalTask } from "./eval-data.ts"
 export type { EvalResults } from "./eval-results.ts"
@@ -52,197 +51,14 @@ export interface EvalCommandOptions {
   /** Use only the local hub cache for hub ids. */
   readonly offline?: boolean | undefined
   /**
-   * Threads that embed on a cache miss, each with its own copy of the model. Default: one per
-   * core (at most 4) on the wasm and cpu backends, which run one thread each; 1 on tensorflow.
+   * Threads that embed on a cache miss (each with its own copy of the model) and that run tasks
+   * side by side; 1 runs everything in this thread. Default: one per core, at most 4 — but for
+   * embedding, 1 on the tensorflow backend, which already uses every core.
    */
   readonly workers?: number | undefined
 }
 
 const CARL_VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { readonly version: string }).version
-
-interface TextList {
-  /** "<dataset>/<split>", for progress lines. */
-  readonly label: string
-  readonly texts: ReadonlyArray<string>
-}
-
-interface TaskOutcome {
-  /** One line for the progress log. */
-  readonly summary: string
-  readonly record: (seconds: number) => TaskResults
-}
-
-interface TaskPlan {
-  readonly task: EvalTask
-  readonly lists: ReadonlyArray<TextList>
-  readonly run: (model: TextEncoder, options: EmbedOptions) => TaskOutcome
-}
-
-const metric = (result: EvaluationResult, name: string): number => result.metrics[name] ?? Number.NaN
-
-const pct = (value: number) => `${(value * 100).toFixed(2)}%`
-
-/** "1234 L-BFGS iterations", with any fits that hit the iteration limit. */
-const fitting = (result: EvaluationResult) => {
-  const unconverged = metric(result, "unconverged")
-  return `${metric(result, "iterations")} L-BFGS iterations${unconverged > 0 ? `, ${unconverged} fits stopped at the iteration limit` : ""}`
-}
-
-const classification = (label: string, texts: ReadonlyArray<string>, labels: ReadonlyArray<number>) => ({
-  list: { label, texts },
-  data: { texts, labels } satisfies TextClassificationData
-})
-
-const missingCorpus = (task: EvalTask) => new Error(`eval: the corpus of task '${task}' was not loaded`)
-
-/** The evaluator and text lists of each task; they do not depend on the model, so they are built once. */
-const planTasks = (tasks: ReadonlyArray<EvalTask>, corpora: EvalCorpora, options: EvalCommandOptions): Array<TaskPlan> =>
-  tasks.map((task): TaskPlan => {
-    switch (task) {
-      case "va": {
-        const corpus = corpora.emobank
-        if (corpus === undefined) throw missingCorpus(task)
-        const split = (name: "train" | "dev" | "test"): VaSplit => {
-          const examples = corpus.examples.filter((example) => example.split === name)
-          return { texts: examples.map((e) => e.text), valence: examples.map((e) => e.valence), arousal: examples.map((e) => e.arousal) }
-        }
-        const [train, dev, test] = [split("train"), split("dev"), split("test")]
-        const evaluator = vaRegressionEvaluator({ train, dev, evaluation: test, evaluationName: "test" })
-        return {
-          task,
-          lists: [
-            { label: "emobank/train", texts: train.texts },
-            { label: "emobank/dev", texts: dev.texts },
-            { label: "emobank/test", texts: test.texts }
-          ],
-          run: (model, embed) => {
-            const result = evaluator.evaluate(model, embed)
-            const dimension = (name: "valence" | "arousal") => ({
-              pearson: metric(result, `${name}.pearson`),
-              spearman: metric(result, `${name}.spearman`),
-              mae: metric(result, `${name}.mae`)
-            })
-            return {
-              summary: `valence r ${metric(result, "valence.pearson").toFixed(3)}, arousal r ${metric(result, "arousal.pearson").toFixed(3)}`,
-              record: (seconds) => ({ va: { valence: dimension("valence"), arousal: dimension("arousal"), seconds } })
-            }
-          }
-        }
-      }
-      case "mr":
-      case "cr": {
-        const corpus = corpora[task]
-        if (corpus === undefined) throw missingCorpus(task)
-        const { list, data } = classification(`${task}/all`, corpus.examples.map((e) => e.text), corpus.examples.map((e) => e.label))
-        const evaluator = crossValidatedProbeEvaluator({ name: task, classes: 2, data, seed: options.seed, folds: 10 })
-        return {
-          task,
-          lists: [list],
-          run: (model, embed) => {
-            const result = evaluator.evaluate(model, embed)
-            const accuracy = metric(result, "accuracy")
-            return {
-              summary: `accuracy ${pct(accuracy)} (10-fold, λ from ${metric(result, "innerFolds")} inner folds, median λ ${metric(result, "lambda.median")}; ${fitting(result)})`,
-              record: (seconds) => ({ [task]: { accuracy, folds: 10, seconds } })
-            }
-          }
-        }
-      }
-      case "sst5": {
-        const corpus = corpora.sst5
-        if (corpus === undefined) throw missingCorpus(task)
-        const split = (name: "train" | "dev" | "test") =>
-          classification(`sst5/${name}`, corpus.splits[name].map((e) => e.text), corpus.splits[name].map((e) => e.label))
-        const [train, dev, test] = [split("train"), split("dev"), split("test")]
-        const evaluator = devProbeEvaluator({ name: "sst5", classes: 5, train: train.data, dev: dev.data, test: test.data })
-        return {
-          task,
-          lists: [train.list, dev.list, test.list],
-          run: (model, embed) => {
-            const result = evaluator.evaluate(model, embed)
-            const accuracy = metric(result, "accuracy")
-            return {
-              summary: `accuracy ${pct(accuracy)} (dev ${pct(metric(result, "devAccuracy"))}, λ ${metric(result, "lambda")}; ${fitting(result)})`,
-              record: (seconds) => ({ sst5: { accuracy, seconds } })
-            }
-          }
-        }
-      }
-      case "imdb": {
-        const corpus = corpora.imdb
-        if (corpus === undefined) throw missingCorpus(task)
-        const split = (name: "train" | "test") =>
-          classification(`imdb/${name}`, corpus.splits[name].map((e) => e.text), corpus.splits[name].map((e) => e.label))
-        const [train, test] = [split("train"), split("test")]
-        const evaluator = heldOutProbeEvaluator({ name: "imdb", classes: 2, train: train.data, test: test.data, seed: options.seed })
-        return {
-          task,
-          lists: [train.list, test.list],
-          run: (model, embed) => {
-            const result = evaluator.evaluate(model, embed)
-            const accuracy = metric(result, "accuracy")
-            return {
-              summary: `accuracy ${pct(accuracy)} (λ ${metric(result, "lambda")} on ${metric(result, "heldOut")} held-out reviews; ${fitting(result)})`,
-              record: (seconds) => ({ imdb: { accuracy, maxExamples: options.maxExamples ?? null, seconds } })
-            }
-          }
-        }
-      }
-      case "ekman": {
-        const corpus = corpora.goemotions
-        if (corpus === undefined) throw missingCorpus(task)
-        const split = (name: "train" | "dev" | "test") =>
-          classification(`goemotions-ekman/${name}`, corpus.splits[name].map((e) => e.text), corpus.splits[name].map((e) => e.label))
-        const [train, dev, test] = [split("train"), split("dev"), split("test")]
-        const evaluator = devProbeEvaluator({ name: "ekman", classes: corpus.classes.length, train: train.data, dev: dev.data, test: test.data })
-        return {
-          task,
-          lists: [train.list, dev.list, test.list],
-          run: (model, embed) => {
-            const result = evaluator.evaluate(model, embed)
-            const scores = { accuracy: metric(result, "accuracy"), precision: metric(result, "precision"), recall: metric(result, "recall"), f1: metric(result, "f1") }
-            return {
-              summary: `accuracy ${pct(scores.accuracy)}, macro P ${scores.precision.toFixed(3)} R ${scores.recall.toFixed(3)} F1 ${scores.f1.toFixed(3)} (λ ${metric(result, "lambda")}; ${fitting(result)})`,
-              record: (seconds) => ({
-                ekman: {
-                  ...scores,
-                  classes: corpus.classes,
-                  counts: { train: train.data.texts.length, dev: dev.data.texts.length, test: test.data.texts.length },
-                  seconds
-                }
-              })
-            }
-          }
-        }
-      }
-      case "align": {
-        const corpus = corpora.goemotions
-        if (corpus === undefined) throw missingCorpus(task)
-        const test = classification("goemotions-ekman/test", corpus.splits.test.map((e) => e.text), corpus.splits.test.map((e) => e.label))
-        const evaluator = embeddingGeometryEvaluator({ classes: corpus.classes, data: test.data, seed: options.seed })
-        return {
-          task,
-          lists: [test.list],
-          run: (model, embed) => {
-            const result = evaluator.evaluate(model, embed)
-            const values = {
-              alignment: metric(result, "alignment"),
-              uniformity: metric(result, "uniformity"),
-              positivePairs: metric(result, "positivePairs"),
-              uniformityPairs: metric(result, "uniformityPairs")
-            }
-            return {
-              summary:
-                `alignment ${values.alignment.toFixed(4)} (${values.positivePairs} of ${metric(result, "positivePairsAvailable")} positive pairs), ` +
-                `uniformity ${values.uniformity.toFixed(4)} (${values.uniformityPairs} pairs); ` +
-                `PCA explains ${result.pca.explainedVariance.map((ratio) => pct(ratio)).join(" + ")}`,
-              record: (seconds) => ({ align: { ...values, seconds, pca: result.pca } })
-            }
-          }
-        }
-      }
-    }
-  })
 
 const seconds = (since: number) => (performance.now() - since) / 1000
 
@@ -257,8 +73,53 @@ const progressReporter = (label: string) => {
   }
 }
 
-export const defaultEmbeddingWorkers = (backend: Pick<BackendInfo, "name">): number =>
-  backend.name === "tensorflow" ? 1 : Math.max(1, Math.min(availableParallelism(), 4))
+const defaultThreads = (): number => Math.max(1, Math.min(availableParallelism(), 4))
+
+/** Embedding threads: tfjs's wasm and cpu backends compute on one thread each in Node; libtensorflow on all cores. */
+export const defaultEmbeddingWorkers = (backend: Pick<BackendInfo, "name">): number => (backend.name === "tensorflow" ? 1 : defaultThreads())
+
+/** The longest first, so the threads finish together (measured on USE-lite: MR 200 s, Ekman 120 s, CR 95 s, SST-5 30 s). */
+const TASK_ORDER: ReadonlyArray<EvalTask> = ["mr", "imdb", "ekman", "cr", "sst5", "align", "va"]
+
+const taskLine = (run: TaskRun, task: EvalTask) => Console.error(`  ${task}: ${run.seconds.toFixed(1)} s — ${run.summary}`)
+
+/** Every plan on `threads` task threads, longest first; the runs come back in plan order. */
+const runTasksOnThreads = (
+  plans: ReadonlyArray<TaskPlan>,
+  vectors: ReadonlyMap<string, ReadonlyArray<Float32Array>>,
+  embed: EmbedOptions,
+  modelName: string,
+  threads: number,
+  setup: TaskWorkerSetup
+): Effect.Effect<Array<TaskRun>, WorkerThreadError> =>
+  Effect.gen(function* () {
+    const entry = new URL("./task-worker.ts", import.meta.url)
+    yield* Console.error(`  running ${plans.length} tasks on ${threads} threads`)
+    const pool = yield* startThreads(threads, () => startWorkerThread<TaskRequest, TaskRun>("task thread", entry, setup))
+    const jobs = [...plans].sort((a, b) => TASK_ORDER.indexOf(a.task) - TASK_ORDER.indexOf(b.task))
+    const request = (plan: TaskPlan) => {
+      const lists = plan.lists.map((list) => {
+        const key = textsKey(list.texts, embed)
+        const rows = vectors.get(key) ?? []
+        const dims = rows[0]?.length ?? 0
+        const flat = new Float32Array(rows.length * dims)
+        rows.forEach((row, i) => flat.set(row, i * dims))
+        return { key, dims, vectors: flat }
+      })
+      return { request: { task: plan.task, modelName, embed, lists } satisfies TaskRequest, transfer: lists.map((list) => list.vectors.buffer) }
+    }
+    const runs = yield* runOnThreads(
+      pool.map((thread) => ({
+        run: (plan: TaskPlan) => {
+          const { request: message, transfer } = request(plan)
+          return thread.request(message, transfer)
+        }
+      })),
+      jobs,
+      (plan, run) => taskLine(run, plan.task)
+    ).pipe(Effect.ensuring(Effect.forEach(pool, (thread) => thread.terminate, { discard: true })))
+    return plans.map((plan) => runs[jobs.indexOf(plan)] as TaskRun)
+  })
 
 const evaluateModel = Effect.fn("evaluateModel")(function* (
   name: string,
@@ -274,7 +135,7 @@ const evaluateModel = Effect.fn("evaluateModel")(function* (
   yield* Console.error(`carl eval: ${name} (cache ${cacheDir}/${fingerprint.key})`)
 
   const workers = options.workers ?? defaultEmbeddingWorkers(backend)
-  const embedder: Embedder<EmbedWorkerError | Effect.Error<ReturnType<typeof loadTextEncoder>>> =
+  const embedder: Embedder<WorkerThreadError | Effect.Error<ReturnType<typeof loadTextEncoder>>> =
     workers > 1
       ? workerPoolEmbedder({
           model: name,
@@ -311,19 +172,14 @@ const evaluateModel = Effect.fn("evaluateModel")(function* (
     Effect.ensuring(embedder.close)
   )
 
-  let tasks: TaskResults = {}
-  for (const plan of plans) {
-    const table = embeddingTableEncoder(
-      name,
-      plan.lists.map((list) => ({ texts: list.texts, vectors: vectors.get(textsKey(list.texts, embed)) ?? [] })),
-      { pooling: options.pooling, maxLength: options.maxLength }
-    )
-    const started = performance.now()
-    const outcome = yield* Effect.sync(() => plan.run(table, embed)).pipe(Effect.ensuring(Effect.sync(() => table.dispose())))
-    const taken = seconds(started)
-    tasks = { ...tasks, ...outcome.record(taken) }
-    yield* Console.error(`  ${plan.task}: ${taken.toFixed(1)} s — ${outcome.summary}`)
-  }
+  const threads = Math.min(options.workers ?? defaultThreads(), plans.length)
+  const runs =
+    threads > 1
+      ? yield* runTasksOnThreads(plans, vectors, embed, name, threads, { dataDir: options.dataDir, seed: options.seed, maxExamples: options.maxExamples })
+      : yield* Effect.forEach(plans, (plan) =>
+          Effect.sync(() => runTaskPlan(plan, vectors, embed, name)).pipe(Effect.tap((run) => taskLine(run, plan.task)))
+        )
+  const tasks = runs.reduce<TaskResults>((all, run) => ({ ...all, ...run.results }), {})
   return { name, tasks, embeddingSeconds, cacheHits } satisfies ModelResults
 })
 
@@ -354,7 +210,7 @@ export const evalCommand = Effect.fn("evalCommand")(function* (options: EvalComm
   const started = performance.now()
   const data = yield* loadEvalData(options.dataDir, datasetsFor(tasks), { seed: options.seed, maxExamples: options.maxExamples })
   yield* Console.error(`carl eval: read ${Object.keys(data.records).join(", ")} from ${options.dataDir} in ${seconds(started).toFixed(1)} s`)
-  const plans = planTasks(tasks, data.corpora, options)
+  const plans = planTasks(tasks, data.corpora, { seed: options.seed, maxExamples: options.maxExamples })
 
   const models: Array<ModelResults> = []
   for (const name of [...new Set(options.models)]) models.push(yield* evaluateModel(name, plans, options, cacheDir, backend))

@@ -138,40 +138,39 @@ const countSplits = (examples: ReadonlyArray<{ readonly split?: string }>): Reco
 }
 
 /**
- * Reads the datasets. `maxExamples` (with `seed`) samples IMDB per split, as readImdb does; the
- * other corpora are small enough to use whole. Counts are of what the evaluation uses: GoEmotions'
- * are the single-label Ekman examples (with the totals before the Ekman rule beside them).
+ * Reads the datasets (without checking or hashing the files). `maxExamples` (with `seed`) samples
+ * IMDB per split, as readImdb does; the other corpora are small enough to use whole. Counts are of
+ * what the evaluation uses: GoEmotions' are the single-label Ekman examples (with the totals
+ * before the Ekman rule beside them).
  */
-export const loadEvalData = Effect.fn("loadEvalData")(function* (
+export const readEvalCorpora = Effect.fn("readEvalCorpora")(function* (
   dataDir: string,
   datasets: ReadonlyArray<EvalDataset>,
   options: { readonly seed: number; readonly maxExamples?: number | undefined }
 ) {
-  yield* checkEvalData(dataDir, datasets)
   const corpora: { -readonly [K in keyof EvalCorpora]: EvalCorpora[K] } = {}
-  const records: Partial<Record<EvalDataset, DatasetRecord>> = {}
+  const counts: Partial<Record<EvalDataset, Record<string, number>>> = {}
   const at = (relative: string) => join(dataDir, relative)
   for (const dataset of datasets) {
     const layout = DATASET_LAYOUT[dataset]
-    let counts: Record<string, number>
     switch (dataset) {
       case "emobank": {
         const corpus = yield* readEmoBank(at(layout.path))
         corpora.emobank = corpus
-        counts = countSplits(corpus.examples)
+        counts[dataset] = countSplits(corpus.examples)
         break
       }
       case "mr":
       case "cr": {
         const corpus = yield* (dataset === "mr" ? readMr : readCr)(at(layout.path))
         corpora[dataset] = corpus
-        counts = { pos: corpus.counts.pos, neg: corpus.counts.neg, total: corpus.examples.length, emptyLines: corpus.counts.emptyLines }
+        counts[dataset] = { pos: corpus.counts.pos, neg: corpus.counts.neg, total: corpus.examples.length, emptyLines: corpus.counts.emptyLines }
         break
       }
       case "sst5": {
         const corpus = yield* readSst5(at(layout.path))
         corpora.sst5 = corpus
-        counts = { train: corpus.counts.train.total, dev: corpus.counts.dev.total, test: corpus.counts.test.total }
+        counts[dataset] = { train: corpus.counts.train.total, dev: corpus.counts.dev.total, test: corpus.counts.test.total }
         break
       }
       case "imdb": {
@@ -180,7 +179,7 @@ export const loadEvalData = Effect.fn("loadEvalData")(function* (
           options.maxExamples === undefined ? {} : { maxExamples: options.maxExamples, seed: options.seed }
         )
         corpora.imdb = corpus
-        counts = {
+        counts[dataset] = {
           train: corpus.splits.train.length,
           test: corpus.splits.test.length,
           trainAvailable: corpus.counts.train.pos + corpus.counts.train.neg,
@@ -191,7 +190,7 @@ export const loadEvalData = Effect.fn("loadEvalData")(function* (
       case "goemotions": {
         const corpus = goEmotionsToEkman(yield* readGoEmotions(at(layout.path)))
         corpora.goemotions = corpus
-        counts = {
+        counts[dataset] = {
           train: corpus.counts.train.kept,
           dev: corpus.counts.dev.kept,
           test: corpus.counts.test.kept,
@@ -202,7 +201,22 @@ export const loadEvalData = Effect.fn("loadEvalData")(function* (
         break
       }
     }
-    records[dataset] = { path: at(layout.path), sha256: yield* hashDataset(dataDir, layout), counts }
+  }
+  return { corpora, counts }
+})
+
+/** Checks that every file is there, reads the datasets and records each one's path, sha256 and counts. */
+export const loadEvalData = Effect.fn("loadEvalData")(function* (
+  dataDir: string,
+  datasets: ReadonlyArray<EvalDataset>,
+  options: { readonly seed: number; readonly maxExamples?: number | undefined }
+) {
+  yield* checkEvalData(dataDir, datasets)
+  const { corpora, counts } = yield* readEvalCorpora(dataDir, datasets, options)
+  const records: Partial<Record<EvalDataset, DatasetRecord>> = {}
+  for (const dataset of datasets) {
+    const layout = DATASET_LAYOUT[dataset]
+    records[dataset] = { path: join(dataDir, layout.path), sha256: yield* hashDataset(dataDir, layout), counts: counts[dataset] ?? {} }
   }
   return { corpora, records } satisfies LoadedEvalData
 })

@@ -1,0 +1,239 @@
+/**
+ * The seven tasks as plans: the text lists each needs embedded, and how to run its evaluator on a
+ * TextEncoder that serves those embeddings and turn what it returns into the results file's
+ * shape. A plan depends on the corpora and the seed only, so the command and a task thread
+ * (task-worker.ts) build the same one.
+ */
+import type { TextEncoder } from "../../plugins/encoder/load-text-encoder.ts"
+import { crossValidatedProbeEvaluator, devProbeEvaluator, heldOutProbeEvaluator, type TextClassificationData } from "../../plugins/evaluators/classification-probes.ts"
+import { embeddingGeometryEvaluator } from "../../plugins/evaluators/embedding-geometry.ts"
+import type { EvaluationResult } from "../../plugins/evaluators/evaluator.ts"
+import { vaRegressionEvaluator, type VaSplit } from "../../plugins/evaluators/va-regression.ts"
+import type { EmbedOptions } from "../embed.ts"
+import { textsKey } from "./embedding-cache.ts"
+import { embeddingTableEncoder } from "./embedding-table.ts"
+import type { EvalCorpora, EvalTask } from "./eval-data.ts"
+import type { TaskResults } from "./eval-results.ts"
+
+export interface TextList {
+  /** "<dataset>/<split>", for progress lines. */
+  readonly label: string
+  readonly texts: ReadonlyArray<string>
+}
+
+export interface TaskOutcome {
+  /** One line for the progress log. */
+  readonly summary: string
+  readonly record: (seconds: number) => TaskResults
+}
+
+export interface TaskPlan {
+  readonly task: EvalTask
+  readonly lists: ReadonlyArray<TextList>
+  readonly run: (model: TextEncoder, options: EmbedOptions) => TaskOutcome
+}
+
+const metric = (result: EvaluationResult, name: string): number => result.metrics[name] ?? Number.NaN
+
+const pct = (value: number) => `${(value * 100).toFixed(2)}%`
+
+/** "1234 L-BFGS iterations", with any fits that hit the iteration limit. */
+const fitting = (result: EvaluationResult) => {
+  const unconverged = metric(result, "unconverged")
+  return `${metric(result, "iterations")} L-BFGS iterations${unconverged > 0 ? `, ${unconverged} fits stopped at the iteration limit` : ""}`
+}
+
+const classification = (label: string, texts: ReadonlyArray<string>, labels: ReadonlyArray<number>) => ({
+  list: { label, texts },
+  data: { texts, labels } satisfies TextClassificationData
+})
+
+const missingCorpus = (task: EvalTask) => new Error(`eval: the corpus of task '${task}' was not loaded`)
+
+export interface TaskSettings {
+  readonly seed: number
+  /** IMDB reviews per split, recorded with its result. */
+  readonly maxExamples?: number | undefined
+}
+
+/** The evaluator and text lists of each task; they do not depend on the model, so they are built once. */
+export const planTasks = (tasks: ReadonlyArray<EvalTask>, corpora: EvalCorpora, options: TaskSettings): Array<TaskPlan> =>
+  tasks.map((task): TaskPlan => {
+    switch (task) {
+      case "va": {
+        const corpus = corpora.emobank
+        if (corpus === undefined) throw missingCorpus(task)
+        const split = (name: "train" | "dev" | "test"): VaSplit => {
+          const examples = corpus.examples.filter((example) => example.split === name)
+          return { texts: examples.map((e) => e.text), valence: examples.map((e) => e.valence), arousal: examples.map((e) => e.arousal) }
+        }
+        const [train, dev, test] = [split("train"), split("dev"), split("test")]
+        const evaluator = vaRegressionEvaluator({ train, dev, evaluation: test, evaluationName: "test" })
+        return {
+          task,
+          lists: [
+            { label: "emobank/train", texts: train.texts },
+            { label: "emobank/dev", texts: dev.texts },
+            { label: "emobank/test", texts: test.texts }
+          ],
+          run: (model, embed) => {
+            const result = evaluator.evaluate(model, embed)
+            const dimension = (name: "valence" | "arousal") => ({
+              pearson: metric(result, `${name}.pearson`),
+              spearman: metric(result, `${name}.spearman`),
+              mae: metric(result, `${name}.mae`)
+            })
+            return {
+              summary: `valence r ${metric(result, "valence.pearson").toFixed(3)}, arousal r ${metric(result, "arousal.pearson").toFixed(3)}`,
+              record: (seconds) => ({ va: { valence: dimension("valence"), arousal: dimension("arousal"), seconds } })
+            }
+          }
+        }
+      }
+      case "mr":
+      case "cr": {
+        const corpus = corpora[task]
+        if (corpus === undefined) throw missingCorpus(task)
+        const { list, data } = classification(`${task}/all`, corpus.examples.map((e) => e.text), corpus.examples.map((e) => e.label))
+        const evaluator = crossValidatedProbeEvaluator({ name: task, classes: 2, data, seed: options.seed, folds: 10 })
+        return {
+          task,
+          lists: [list],
+          run: (model, embed) => {
+            const result = evaluator.evaluate(model, embed)
+            const accuracy = metric(result, "accuracy")
+            return {
+              summary: `accuracy ${pct(accuracy)} (10-fold, λ from ${metric(result, "innerFolds")} inner folds, median λ ${metric(result, "lambda.median")}; ${fitting(result)})`,
+              record: (seconds) => ({ [task]: { accuracy, folds: 10, seconds } })
+            }
+          }
+        }
+      }
+      case "sst5": {
+        const corpus = corpora.sst5
+        if (corpus === undefined) throw missingCorpus(task)
+        const split = (name: "train" | "dev" | "test") =>
+          classification(`sst5/${name}`, corpus.splits[name].map((e) => e.text), corpus.splits[name].map((e) => e.label))
+        const [train, dev, test] = [split("train"), split("dev"), split("test")]
+        const evaluator = devProbeEvaluator({ name: "sst5", classes: 5, train: train.data, dev: dev.data, test: test.data })
+        return {
+          task,
+          lists: [train.list, dev.list, test.list],
+          run: (model, embed) => {
+            const result = evaluator.evaluate(model, embed)
+            const accuracy = metric(result, "accuracy")
+            return {
+              summary: `accuracy ${pct(accuracy)} (dev ${pct(metric(result, "devAccuracy"))}, λ ${metric(result, "lambda")}; ${fitting(result)})`,
+              record: (seconds) => ({ sst5: { accuracy, seconds } })
+            }
+          }
+        }
+      }
+      case "imdb": {
+        const corpus = corpora.imdb
+        if (corpus === undefined) throw missingCorpus(task)
+        const split = (name: "train" | "test") =>
+          classification(`imdb/${name}`, corpus.splits[name].map((e) => e.text), corpus.splits[name].map((e) => e.label))
+        const [train, test] = [split("train"), split("test")]
+        const evaluator = heldOutProbeEvaluator({ name: "imdb", classes: 2, train: train.data, test: test.data, seed: options.seed })
+        return {
+          task,
+          lists: [train.list, test.list],
+          run: (model, embed) => {
+            const result = evaluator.evaluate(model, embed)
+            const accuracy = metric(result, "accuracy")
+            return {
+              summary: `accuracy ${pct(accuracy)} (λ ${metric(result, "lambda")} on ${metric(result, "heldOut")} held-out reviews; ${fitting(result)})`,
+              record: (seconds) => ({ imdb: { accuracy, maxExamples: options.maxExamples ?? null, seconds } })
+            }
+          }
+        }
+      }
+      case "ekman": {
+        const corpus = corpora.goemotions
+        if (corpus === undefined) throw missingCorpus(task)
+        const split = (name: "train" | "dev" | "test") =>
+          classification(`goemotions-ekman/${name}`, corpus.splits[name].map((e) => e.text), corpus.splits[name].map((e) => e.label))
+        const [train, dev, test] = [split("train"), split("dev"), split("test")]
+        const evaluator = devProbeEvaluator({ name: "ekman", classes: corpus.classes.length, train: train.data, dev: dev.data, test: test.data })
+        return {
+          task,
+          lists: [train.list, dev.list, test.list],
+          run: (model, embed) => {
+            const result = evaluator.evaluate(model, embed)
+            const scores = { accuracy: metric(result, "accuracy"), precision: metric(result, "precision"), recall: metric(result, "recall"), f1: metric(result, "f1") }
+            return {
+              summary: `accuracy ${pct(scores.accuracy)}, macro P ${scores.precision.toFixed(3)} R ${scores.recall.toFixed(3)} F1 ${scores.f1.toFixed(3)} (λ ${metric(result, "lambda")}; ${fitting(result)})`,
+              record: (seconds) => ({
+                ekman: {
+                  ...scores,
+                  classes: corpus.classes,
+                  counts: { train: train.data.texts.length, dev: dev.data.texts.length, test: test.data.texts.length },
+                  seconds
+                }
+              })
+            }
+          }
+        }
+      }
+      case "align": {
+        const corpus = corpora.goemotions
+        if (corpus === undefined) throw missingCorpus(task)
+        const test = classification("goemotions-ekman/test", corpus.splits.test.map((e) => e.text), corpus.splits.test.map((e) => e.label))
+        const evaluator = embeddingGeometryEvaluator({ classes: corpus.classes, data: test.data, seed: options.seed })
+        return {
+          task,
+          lists: [test.list],
+          run: (model, embed) => {
+            const result = evaluator.evaluate(model, embed)
+            const values = {
+              alignment: metric(result, "alignment"),
+              uniformity: metric(result, "uniformity"),
+              positivePairs: metric(result, "positivePairs"),
+              uniformityPairs: metric(result, "uniformityPairs")
+            }
+            return {
+              summary:
+                `alignment ${values.alignment.toFixed(4)} (${values.positivePairs} of ${metric(result, "positivePairsAvailable")} positive pairs), ` +
+                `uniformity ${values.uniformity.toFixed(4)} (${values.uniformityPairs} pairs); ` +
+                `PCA explains ${result.pca.explainedVariance.map((ratio) => pct(ratio)).join(" + ")}`,
+              record: (seconds) => ({ align: { ...values, seconds, pca: result.pca } })
+            }
+          }
+        }
+      }
+    }
+  })
+
+export interface TaskRun {
+  readonly summary: string
+  readonly results: TaskResults
+  /** The evaluator's wall time, embeddings already at hand. */
+  readonly seconds: number
+}
+
+/** Runs a plan on embeddings computed earlier, looked up by textsKey of each of its lists. */
+export const runTaskPlan = (
+  plan: TaskPlan,
+  vectors: ReadonlyMap<string, ReadonlyArray<Float32Array>>,
+  embed: EmbedOptions,
+  modelName: string
+): TaskRun => {
+  const table = embeddingTableEncoder(
+    modelName,
+    plan.lists.map((list) => {
+      const found = vectors.get(textsKey(list.texts, embed))
+      if (found === undefined) throw new Error(`eval: ${list.label} was not embedded`)
+      return { texts: list.texts, vectors: found }
+    }),
+    { pooling: embed.pooling, maxLength: embed.maxLength }
+  )
+  try {
+    const started = performance.now()
+    const outcome = plan.run(table, embed)
+    const seconds = (performance.now() - started) / 1000
+    return { summary: outcome.summary, results: outcome.record(seconds), seconds }
+  } finally {
+    table.dispose()
+  }
+}
