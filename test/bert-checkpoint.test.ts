@@ -31,7 +31,7 @@ import {
   type FloatTensorData,
   type WritableDtype
 } from "../core/safetensors.ts"
-import { loadBertDirectory, saveBertDirectory, type LoadBertOptions } from "../plugins/encoder/bert/checkpoint.ts"
+import { bertConfigJson, loadBertDirectory, saveBertDirectory, type LoadBertOptions } from "../plugins/encoder/bert/checkpoint.ts"
 import { positionIds } from "../plugins/encoder/bert/forward.ts"
 import { BertEncoder, bertWeightShapes, initBertWeights, isLinearWeight, type BertConfig } from "../plugins/encoder/bert/index.ts"
 import { forEachBackend } from "./support/backends.ts"
@@ -389,17 +389,8 @@ const assertSameBits = (a: ParameterSet, b: ParameterSet) => {
 
 const rawConfigOf = (config: BertConfig): Record<string, unknown> => ({
   architectures: [config.modelType === "roberta" ? "RobertaForMaskedLM" : "BertForMaskedLM"],
-  model_type: config.modelType,
-  vocab_size: config.vocabSize,
-  hidden_size: config.hiddenSize,
-  num_hidden_layers: config.numHiddenLayers,
-  num_attention_heads: config.numAttentionHeads,
-  intermediate_size: config.intermediateSize,
-  max_position_embeddings: config.maxPositionEmbeddings,
-  type_vocab_size: config.typeVocabSize,
-  layer_norm_eps: config.layerNormEps,
-  pad_token_id: config.padTokenId,
-  hidden_act: "gelu",
+  ...bertConfigJson(config),
+  // Fields carl does not use, which a save must keep.
   position_embedding_type: "absolute",
   initializer_range: 0.02,
   transformers_version: "4.44.0",
