@@ -91,7 +91,7 @@ await yargs(withDashValues(hideBin(process.argv)))
   .option("backend", {
     choices: BACKEND_CHOICES,
     default: "auto" as BackendChoice,
-    describe: "tfjs backend: auto picks tensorflow (tfjs-node-gpu, then tfjs-node), then wasm, then cpu"
+    describe: "tfjs backend: auto picks tensorflow (tfjs-node-gpu, then tfjs-node), then native (wasm + OpenBLAS matMul, if built), then wasm, then cpu"
   })
   .option("config", { type: "string", describe: "JSON configuration file; flags override its values" })
   .option("seed", { type: "number", describe: "random seed (default 42)" })

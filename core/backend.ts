@@ -1,6 +1,8 @@
 /**
  * The tfjs backend, as an Effect service. `auto` takes the first that works of
  *   tensorflow (libtensorflow through @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node),
+ *   native (tfjs-backend-wasm with matrix products on OpenBLAS, through carl's N-API addon,
+ *     where `npm install` could build it: plugins/backend-native),
  *   wasm (@tensorflow/tfjs-backend-wasm, SIMD),
  *   cpu (plain JavaScript);
  * a named choice takes that one or fails. It reports what it picked and why.
@@ -8,12 +10,13 @@
 import { availableParallelism } from "node:os"
 import * as tf from "@tensorflow/tfjs"
 import { Context, Effect, Layer } from "effect"
+import { NATIVE_BACKEND, registerNativeBackend } from "../plugins/backend-native/register.ts"
 import { BackendUnavailable } from "./errors.ts"
 
-export type BackendName = "tensorflow" | "wasm" | "cpu"
+export type BackendName = "tensorflow" | "native" | "wasm" | "cpu"
 export type BackendChoice = BackendName | "auto"
 
-export const BACKEND_CHOICES: ReadonlyArray<BackendChoice> = ["auto", "tensorflow", "wasm", "cpu"]
+export const BACKEND_CHOICES: ReadonlyArray<BackendChoice> = ["auto", "tensorflow", "native", "wasm", "cpu"]
 
 export interface BackendAttempt {
   readonly backend: BackendName
@@ -75,10 +78,24 @@ const tryRegistered = (backend: "wasm" | "cpu", via: string, load: () => Promise
     Effect.catch((error) => Effect.succeed({ backend, via, ok: false, detail: errorText(error.cause) }))
   )
 
+const tryNative: Effect.Effect<BackendAttempt> = Effect.tryPromise(async () => {
+  const registered = await registerNativeBackend(availableParallelism())
+  if (!registered.ok) return { ok: false, detail: registered.reason }
+  const ok = await tf.setBackend(NATIVE_BACKEND)
+  return { ok, detail: ok ? "initialised" : "did not initialise" }
+}).pipe(
+  Effect.map((result) => ({ backend: "native" as const, via: "carl native kernels (OpenBLAS)", ...result })),
+  Effect.catch((error) =>
+    Effect.succeed({ backend: "native" as const, via: "carl native kernels (OpenBLAS)", ok: false, detail: errorText(error.cause) })
+  )
+)
+
 const attemptsFor = (backend: BackendName): ReadonlyArray<Effect.Effect<BackendAttempt>> => {
   switch (backend) {
     case "tensorflow":
       return [tryTensorflow("@tensorflow/tfjs-node-gpu"), tryTensorflow("@tensorflow/tfjs-node")]
+    case "native":
+      return [tryNative]
     case "wasm":
       return [tryRegistered("wasm", "@tensorflow/tfjs-backend-wasm", () => import("@tensorflow/tfjs-backend-wasm"))]
     case "cpu":
@@ -88,15 +105,16 @@ const attemptsFor = (backend: BackendName): ReadonlyArray<Effect.Effect<BackendA
 
 const threadsOf = (backend: BackendName): number => {
   // tfjs-backend-wasm runs one thread in Node; the cpu backend is single-threaded JavaScript;
-  // libtensorflow sizes its pools to the machine.
-  if (backend === "tensorflow") return availableParallelism()
+  // libtensorflow sizes its pools to the machine; the native kernels' OpenBLAS starts with one
+  // thread per core.
+  if (backend === "tensorflow" || backend === "native") return availableParallelism()
   return 1
 }
 
 export const selectBackend = Effect.fn("selectBackend")(function* (choice: BackendChoice) {
   // tfjs's console banner about tfjs-node is noise: carl reports the backend itself.
   tf.env().set("PROD", true)
-  const order: ReadonlyArray<BackendName> = choice === "auto" ? ["tensorflow", "wasm", "cpu"] : [choice]
+  const order: ReadonlyArray<BackendName> = choice === "auto" ? ["tensorflow", "native", "wasm", "cpu"] : [choice]
   const attempts: Array<BackendAttempt> = []
   for (const backend of order) {
     for (const attempt of attemptsFor(backend)) {

@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs"
 import { Effect, Exit, Option } from "effect"
 import { Backend, selectBackend } from "../core/backend.ts"
 import { BackendUnavailable } from "../core/errors.ts"
+import { loadNativeKernels } from "../plugins/backend-native/addon.ts"
 
 const TENSORFLOW_PACKAGES: ReadonlyArray<string> = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]
 
@@ -59,11 +60,12 @@ test("Backend.layer provides the selected backend as a service", async () => {
   assert.equal(tf.getBackend(), "cpu")
 })
 
-test('selectBackend("auto") takes tensorflow if a tfjs-node package loads, else wasm, and records the skips', async () => {
+test('selectBackend("auto") takes tensorflow if a tfjs-node package loads, else native if built, else wasm, and records the skips', async () => {
   const hasTensorflow = await tensorflowImportable()
+  const hasNative = loadNativeKernels().ok
   await tf.setBackend("cpu")
   const info = await Effect.runPromise(selectBackend("auto"))
-  assert.equal(info.name, hasTensorflow ? "tensorflow" : "wasm")
+  assert.equal(info.name, hasTensorflow ? "tensorflow" : hasNative ? "native" : "wasm")
   assert.equal(tf.getBackend(), info.name)
   assert.match(info.reason, /first available/)
 
@@ -75,7 +77,10 @@ test('selectBackend("auto") takes tensorflow if a tfjs-node package loads, else 
     const skipped = info.attempts.slice(0, -1)
     assert.deepEqual(
       skipped.map((a) => [a.backend, a.via, a.ok]),
-      TENSORFLOW_PACKAGES.map((via) => ["tensorflow", via, false])
+      [
+        ...TENSORFLOW_PACKAGES.map((via) => ["tensorflow", via, false]),
+        ...(hasNative ? [] : [["native", "carl native kernels (OpenBLAS)", false]])
+      ]
     )
     for (const attempt of skipped) {
       assert.ok(attempt.detail.length > 0, `a detail for ${attempt.via}`)

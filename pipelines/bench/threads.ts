@@ -3,6 +3,7 @@
  * reported is the one the kernels run on, and the request is recorded beside it.
  */
 import type { BackendInfo } from "../../core/backend.ts"
+import { loadNativeKernels } from "../../plugins/backend-native/addon.ts"
 
 export interface ThreadsReport {
   /** Threads the backend's kernels run on. */
@@ -23,6 +24,18 @@ export const threadsReport = async (backend: BackendInfo, requested: number | un
         note:
           "tfjs-backend-wasm runs one thread in Node whatever --threads says: it reports no multithread " +
           "support under Node (WASM_HAS_MULTITHREAD_SUPPORT is false there) and loads its non-threaded SIMD binary"
+      }
+    }
+    case "native": {
+      const addon = loadNativeKernels()
+      if (addon.ok && requested !== undefined) addon.kernels.setThreads(requested)
+      const blas = addon.ok ? addon.kernels.blasInfo() : undefined
+      return {
+        threads: blas?.threads ?? backend.threads,
+        requested: asked,
+        note:
+          `matrix products on OpenBLAS (${blas?.core ?? "?"} kernels) with this many threads; the other kernels ` +
+          "are tfjs-backend-wasm's, one thread"
       }
     }
     case "cpu":

@@ -1,0 +1,72 @@
+/**
+ * The compiled N-API addon (native/carl_kernels.c), if `npm install` could build it on this
+ * machine (native/build.mjs: a C compiler and OpenBLAS). Loading never throws: without the addon
+ * carl says why and keeps to the wasm and cpu backends.
+ */
+import { existsSync } from "node:fs"
+import { createRequire } from "node:module"
+import { fileURLToPath } from "node:url"
+
+export interface NativeKernels {
+  /** C[i] = op(A[i]) · op(B[i]) on float offsets into the heap; see carl_kernels.c. */
+  readonly matMul: (
+    heap: ArrayBuffer,
+    aOffsets: Int32Array,
+    bOffsets: Int32Array,
+    cOffset: number,
+    m: number,
+    n: number,
+    k: number,
+    transposeA: boolean,
+    transposeB: boolean
+  ) => void
+  readonly biasActivation: (
+    heap: ArrayBuffer,
+    cOffset: number,
+    rows: number,
+    n: number,
+    biasOffset: number,
+    biasSize: number,
+    activation: number,
+    alpha: number,
+    preluOffset: number,
+    preluSize: number
+  ) => void
+  /** y = op(x) elementwise, op 0 = exp, 1 = erf. */
+  readonly unary: (heap: ArrayBuffer, op: number, xOffset: number, yOffset: number, size: number) => void
+  /** out[o, i] = x[o, indices[i]] over [outer, dim, slice]; the first index out of range, or −1. */
+  readonly gather: (
+    heap: ArrayBuffer,
+    xOffset: number,
+    outer: number,
+    dim: number,
+    slice: number,
+    indicesOffset: number,
+    count: number,
+    outOffset: number,
+    elementBytes: number
+  ) => number
+  readonly setThreads: (threads: number) => void
+  readonly blasInfo: () => { readonly core: string; readonly config: string; readonly threads: number }
+}
+
+export const ADDON_PATH = fileURLToPath(new URL("../../native/build/carl_kernels.node", import.meta.url))
+
+export type AddonLoad = { readonly ok: true; readonly kernels: NativeKernels } | { readonly ok: false; readonly reason: string }
+
+let loaded: AddonLoad | undefined
+
+export const loadNativeKernels = (): AddonLoad => {
+  if (loaded !== undefined) return loaded
+  if (!existsSync(ADDON_PATH)) {
+    loaded = { ok: false, reason: "native kernels not built (npm install builds them where a C compiler and OpenBLAS are present)" }
+    return loaded
+  }
+  try {
+    loaded = { ok: true, kernels: createRequire(import.meta.url)(ADDON_PATH) as NativeKernels }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    loaded = { ok: false, reason: `native kernels did not load: ${message.split("\n")[0] ?? message}` }
+  }
+  return loaded
+}

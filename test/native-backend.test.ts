@@ -1,0 +1,295 @@
+/**
+ * The "native" backend (plugins/backend-native) against float64 references and against the wasm
+ * backend it extends: matrix products under every transpose and batch broadcast, the fused
+ * epilogue, gather, exp/erf (including NaN and ±inf), shared identities, and a whole CARL
+ * training pass. Where the addon is not built the tests are skipped with the reason, unless
+ * CARL_REQUIRE_NATIVE=1 (set by .ci/run, which installs OpenBLAS) makes that a failure.
+ */
+import assert from "node:assert/strict"
+import { after, before, describe, test } from "node:test"
+import * as tf from "@tensorflow/tfjs"
+import "./support/backends.ts"
+import { runTrainingPass } from "../core/executor.ts"
+import { SeededRandom } from "../core/random.ts"
+import { loadNativeKernels } from "../plugins/backend-native/addon.ts"
+import { NATIVE_BACKEND, registerNativeBackend } from "../plugins/backend-native/register.ts"
+import { carlGraph, disposeCarlModel } from "../pipelines/carl-graph.ts"
+import { tinyCarl } from "./support/tiny-carl.ts"
+
+const addon = loadNativeKernels()
+const required = process.env.CARL_REQUIRE_NATIVE === "1"
+const skip = addon.ok || required ? false : addon.reason
+
+const useBackend = async (name: string): Promise<void> => {
+  await tf.setBackend(name)
+  await tf.ready()
+  assert.equal(tf.getBackend(), name)
+}
+
+/** Row-major float64 reference of op(A)·op(B) with numpy-style batch broadcasting. */
+const referenceMatMul = (
+  a: Float32Array,
+  aShape: ReadonlyArray<number>,
+  b: Float32Array,
+  bShape: ReadonlyArray<number>,
+  transposeA: boolean,
+  transposeB: boolean
+): { readonly values: Float64Array; readonly shape: Array<number> } => {
+  const ar = aShape.length
+  const br = bShape.length
+  const [aRows = 0, aCols = 0] = aShape.slice(-2)
+  const [bRows = 0, bCols = 0] = bShape.slice(-2)
+  const m = transposeA ? aCols : aRows
+  const k = transposeA ? aRows : aCols
+  const n = transposeB ? bRows : bCols
+  const aBatch = aShape.slice(0, ar - 2)
+  const bBatch = bShape.slice(0, br - 2)
+  const rank = Math.max(aBatch.length, bBatch.length)
+  const pad = (shape: ReadonlyArray<number>) => [...new Array<number>(rank - shape.length).fill(1), ...shape]
+  const aPadded = pad(aBatch)
+  const bPadded = pad(bBatch)
+  const outBatch = aPadded.map((d, i) => Math.max(d, bPadded[i] ?? 1))
+  const count = outBatch.reduce((p, d) => p * d, 1)
+  const values = new Float64Array(count * m * n)
+  for (let batch = 0; batch < count; batch++) {
+    let rest = batch
+    let aIndex = 0
+    let bIndex = 0
+    let aStride = 1
+    let bStride = 1
+    for (let d = rank - 1; d >= 0; d--) {
+      const size = outBatch[d] ?? 1
+      const index = rest % size
+      rest = Math.floor(rest / size)
+      aIndex += ((aPadded[d] ?? 1) === 1 ? 0 : index) * aStride
+      bIndex += ((bPadded[d] ?? 1) === 1 ? 0 : index) * bStride
+      aStride *= aPadded[d] ?? 1
+      bStride *= bPadded[d] ?? 1
+    }
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let sum = 0
+        for (let t = 0; t < k; t++) {
+          const av = a[aIndex * aRows * aCols + (transposeA ? t * aCols + i : i * aCols + t)] ?? Number.NaN
+          const bv = b[bIndex * bRows * bCols + (transposeB ? j * bCols + t : t * bCols + j)] ?? Number.NaN
+          sum += av * bv
+        }
+        values[(batch * m + i) * n + j] = sum
+      }
+    }
+  }
+  return { values, shape: [...outBatch, m, n] }
+}
+
+const assertClose = (actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, label: string): void => {
+  assert.equal(actual.length, expected.length, `${label}: length`)
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i] ?? Number.NaN
+    const e = expected[i] ?? Number.NaN
+    assert.ok(Math.abs(a - e) <= tolerance * Math.max(1, Math.abs(e)), `${label}[${i}]: ${a} vs ${e}`)
+  }
+}
+
+/** Shapes that cover plain, transposed, batched, broadcast ([2,1]×[1,3]) and rank-mixed products. */
+const MATMUL_CASES: ReadonlyArray<{ readonly a: Array<number>; readonly b: Array<number>; readonly tA: boolean; readonly tB: boolean }> = [
+  { a: [7, 5], b: [5, 3], tA: false, tB: false },
+  { a: [5, 7], b: [5, 3], tA: true, tB: false },
+  { a: [7, 5], b: [3, 5], tA: false, tB: true },
+  { a: [5, 7], b: [3, 5], tA: true, tB: true },
+  { a: [4, 6, 8], b: [4, 8, 2], tA: false, tB: false },
+  { a: [2, 1, 3, 4], b: [1, 3, 4, 5], tA: false, tB: false },
+  { a: [2, 1, 4, 3], b: [1, 3, 5, 4], tA: true, tB: true },
+  { a: [3, 6, 4], b: [4, 2], tA: false, tB: false },
+  { a: [6, 4], b: [3, 2, 4], tA: false, tB: true },
+  { a: [1, 64, 33], b: [1, 33, 65], tA: false, tB: false },
+  { a: [0, 3], b: [3, 2], tA: false, tB: false },
+  { a: [4, 0], b: [0, 2], tA: false, tB: false }
+]
+
+describe("native backend", { skip }, () => {
+  before(async () => {
+    const registered = await registerNativeBackend(2)
+    assert.ok(registered.ok, registered.ok ? "" : registered.reason)
+    await useBackend(NATIVE_BACKEND)
+  })
+  after(async () => {
+    await useBackend("cpu")
+  })
+
+  test("BatchMatMul equals a float64 reference under transposes and batch broadcasting", () => {
+    const random = new SeededRandom(11)
+    for (const { a, b, tA, tB } of MATMUL_CASES) {
+      const aValues = new Float32Array(random.normalArray(tf.util.sizeFromShape(a), 1))
+      const bValues = new Float32Array(random.normalArray(tf.util.sizeFromShape(b), 1))
+      const expected = referenceMatMul(aValues, a, bValues, b, tA, tB)
+      const result = tf.tidy(() => tf.matMul(tf.tensor(aValues, a), tf.tensor(bValues, b), tA, tB))
+      assert.deepEqual(result.shape, expected.shape, `shape of ${a}×${b}`)
+      // float32 sums of k products: a few ulps per term, relative to the result's scale.
+      assertClose(result.dataSync(), expected.values, 1e-5, `${a}${tA ? "ᵀ" : ""}×${b}${tB ? "ᵀ" : ""}`)
+      result.dispose()
+    }
+  })
+
+  test("matMul rejects mismatched inner dimensions with tfjs's message", () => {
+    assert.throws(() => tf.tidy(() => tf.matMul(tf.ones([2, 3]), tf.ones([4, 2]))), /inner/)
+  })
+
+  test("_FusedMatMul: bias of size 1, n and rows·n, then each activation, equal a float64 reference", () => {
+    const random = new SeededRandom(12)
+    const [m, k, n] = [6, 5, 4]
+    const aValues = new Float32Array(random.normalArray(m * k, 1))
+    const bValues = new Float32Array(random.normalArray(k * n, 1))
+    const product = referenceMatMul(aValues, [m, k], bValues, [k, n], false, false).values
+    const activations: ReadonlyArray<[tf.fused.Activation, (x: number, slope: number) => number]> = [
+      ["linear", (x) => x],
+      ["relu", (x) => Math.max(0, x)],
+      ["relu6", (x) => Math.min(6, Math.max(0, x))],
+      ["elu", (x) => (x >= 0 ? x : Math.expm1(x))],
+      ["leakyrelu", (x) => (x >= 0 ? x : 0.3 * x)],
+      ["sigmoid", (x) => 1 / (1 + Math.exp(-x))],
+      ["prelu", (x, slope) => (x >= 0 ? x : slope * x)]
+    ]
+    for (const biasShape of [[1], [n], [m, n]]) {
+      const biasValues = new Float32Array(random.normalArray(tf.util.sizeFromShape(biasShape), 1))
+      const slopes = new Float32Array(random.normalArray(n, 0.5))
+      for (const [activation, f] of activations) {
+        const result = tf.tidy(() =>
+          tf.fused.matMul({
+            a: tf.tensor(aValues, [m, k]),
+            b: tf.tensor(bValues, [k, n]),
+            bias: tf.tensor(biasValues, biasShape),
+            activation,
+            leakyreluAlpha: 0.3,
+            ...(activation === "prelu" ? { preluActivationWeights: tf.tensor(slopes, [n]) } : {})
+          })
+        )
+        const expected = Array.from(product, (v, i) => {
+          const biased = v + (biasValues.length === 1 ? (biasValues[0] ?? 0) : biasValues.length === n ? (biasValues[i % n] ?? 0) : (biasValues[i] ?? 0))
+          return f(biased, slopes[i % n] ?? 0)
+        })
+        assertClose(result.dataSync(), expected, 2e-6, `${activation}, bias ${biasShape}`)
+        result.dispose()
+      }
+    }
+  })
+
+  test("matMul's gradients equal wasm's", async () => {
+    const random = new SeededRandom(13)
+    const aValues = random.normalArray(2 * 3 * 4, 1)
+    const bValues = random.normalArray(2 * 5 * 4, 1)
+    const gradients = () =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.matMul(a, b, false, true))))([
+        tf.tensor(aValues, [2, 3, 4]),
+        tf.tensor(bValues, [2, 5, 4])
+      ]).map((g) => Array.from(g.dataSync()))
+    const native = tf.tidy(gradients)
+    await useBackend("wasm")
+    const wasm = tf.tidy(gradients)
+    await useBackend(NATIVE_BACKEND)
+    assertClose(native[0] ?? [], wasm[0] ?? [], 1e-5, "∂a")
+    assertClose(native[1] ?? [], wasm[1] ?? [], 1e-5, "∂b")
+  })
+
+  test("GatherV2 on any axis copies the rows and rejects an index out of range", () => {
+    const x = tf.tensor(Array.from({ length: 2 * 4 * 3 }, (_, i) => i), [2, 4, 3])
+    const rows = tf.tidy(() => tf.gather(x, tf.tensor1d([3, 0, 3], "int32"), 1))
+    assert.deepEqual(rows.shape, [2, 3, 3])
+    assert.deepEqual(rows.arraySync(), [
+      [[9, 10, 11], [0, 1, 2], [9, 10, 11]],
+      [[21, 22, 23], [12, 13, 14], [21, 22, 23]]
+    ])
+    const table = tf.tidy(() => tf.gather(x, tf.tensor2d([[1], [0]], [2, 1], "int32")))
+    assert.deepEqual(table.shape, [2, 1, 4, 3])
+    assert.deepEqual(table.arraySync()[0], [x.arraySync()[1]])
+    const integers = tf.tidy(() => tf.gather(tf.tensor1d([5, 6, 7], "int32"), tf.tensor1d([2, 2, 0], "int32")))
+    assert.deepEqual(integers.arraySync(), [7, 7, 5])
+    const before = tf.memory().numTensors
+    assert.throws(() => tf.tidy(() => tf.gather(x, tf.tensor1d([4], "int32"), 1)), /index value 4 is not in \[0, 3\]/)
+    assert.equal(tf.memory().numTensors, before)
+    tf.dispose([x, rows, table, integers])
+  })
+
+  test("Exp and Erf match float64 within float32 rounding and pass NaN and ±inf through", () => {
+    const random = new SeededRandom(14)
+    const xs = [...random.normalArray(997, 3), 0, -0, 1e-30, 80, -100, 88.7, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]
+    const exp = tf.tidy(() => tf.exp(tf.tensor1d(xs)).dataSync())
+    const erf = tf.tidy(() => tf.erf(tf.tensor1d(xs)).dataSync())
+    const erf64 = (x: number): number => {
+      // Abramowitz–Stegun 7.1.26 is too coarse; a Maclaurin series for |x| < 3, 1 − erfc(x)
+      // asymptotics beyond, both far below float32's resolution.
+      if (Number.isNaN(x)) return Number.NaN
+      if (Math.abs(x) >= 6) return Math.sign(x)
+      let term = x
+      let sum = x
+      for (let n = 1; n < 200; n++) {
+        term *= (-x * x) / n
+        sum += term / (2 * n + 1)
+      }
+      return (2 / Math.sqrt(Math.PI)) * sum
+    }
+    xs.forEach((x, i) => {
+      const e = Math.fround(x)
+      if (Number.isNaN(x)) {
+        assert.ok(Number.isNaN(exp[i] ?? 0) && Number.isNaN(erf[i] ?? 0), "NaN in, NaN out")
+        return
+      }
+      const expected = Math.exp(e)
+      if (!Number.isFinite(Math.fround(expected))) assert.equal(exp[i], Number.POSITIVE_INFINITY, `exp(${x})`)
+      else assert.ok(Math.abs((exp[i] ?? 0) - expected) <= 4e-7 * expected + 1e-38, `exp(${x}): ${exp[i]} vs ${expected}`)
+      if (Math.abs(e) < 5) assert.ok(Math.abs((erf[i] ?? 0) - erf64(e)) <= 1e-6, `erf(${x}): ${erf[i]} vs ${erf64(e)}`)
+      else assert.equal(erf[i], Math.sign(e), `erf(${x})`)
+    })
+  })
+
+  test("Identity shares its input's memory and frees it once both tensors are gone", () => {
+    const backend = tf.backend()
+    const dataBefore = backend.numDataIds()
+    const x = tf.tensor1d([1, 2, 3])
+    const y = tf.clone(x)
+    assert.equal(backend.numDataIds(), dataBefore + 1)
+    x.dispose()
+    assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3])
+    y.dispose()
+    assert.equal(backend.numDataIds(), dataBefore)
+  })
+
+  test("a whole CARL training pass gives the reference kernels' gradients, and leaves no tensor behind", async () => {
+    const gradientsOn = async (backend: string): Promise<Array<Array<number>>> => {
+      await useBackend(backend)
+      const { model, config, inputs } = tinyCarl({ pgd: { epsilon: 1e-2 } })
+      const start = tf.memory().numTensors
+      const pass = runTrainingPass(carlGraph(model, config), inputs, { step: 0, totalSteps: 10 }, () => {})
+      const gradients = [...pass.gradients.values()].map((g) => Array.from(g.dataSync()))
+      pass.dispose()
+      assert.equal(tf.memory().numTensors, start, `${backend}: tensors left by the pass`)
+      tf.dispose(Object.values(inputs))
+      disposeCarlModel(model)
+      return gradients
+    }
+    const native = await gradientsOn(NATIVE_BACKEND)
+    const wasm = await gradientsOn("wasm")
+    const cpu = await gradientsOn("cpu")
+    await useBackend(NATIVE_BACKEND)
+    assert.equal(native.length, wasm.length)
+    const worst = (x: ReadonlyArray<number>, y: ReadonlyArray<number>) => Math.max(...x.map((v, j) => Math.abs(v - (y[j] ?? Number.NaN))))
+    // A CARL pass amplifies rounding (saliency norms, PGD's sign, softmaxes), so the two reference
+    // backends differ too: native must stay within a few times their own disagreement.
+    native.forEach((g, i) => {
+      const reference = wasm[i] ?? []
+      const scale = Math.max(...reference.map(Math.abs), 1e-12)
+      const allowed = Math.max(4 * worst(cpu[i] ?? [], reference), 1e-5 * scale)
+      const actual = worst(g, reference)
+      assert.ok(actual <= allowed, `gradient ${i}: max |native − wasm| ${actual}, allowed ${allowed} (max |wasm| ${scale})`)
+    })
+  })
+})
+
+test("without a compiler (or OpenBLAS) the install step says why and still succeeds", async () => {
+  const { execFileSync } = await import("node:child_process")
+  const output = execFileSync(process.execPath, ["native/build.mjs"], {
+    env: { ...process.env, CC: "/nonexistent/cc", CARL_NATIVE: "" },
+    encoding: "utf8"
+  })
+  assert.match(output, /^carl native kernels: not built \(\/nonexistent\/cc: .*\); carl will use the wasm backend/m)
+  assert.equal(loadNativeKernels().ok, addon.ok, "a failed build leaves an existing addon alone")
+})
