@@ -200,7 +200,7 @@ describe("native backend", { skip }, () => {
     ])
     const table = tf.tidy(() => tf.gather(x, tf.tensor2d([[1], [0]], [2, 1], "int32")))
     assert.deepEqual(table.shape, [2, 1, 4, 3])
-    assert.deepEqual(table.arraySync()[0], [x.arraySync()[1]])
+    assert.deepEqual((table.arraySync() as Array<Array<unknown>>)[0], [(x.arraySync() as Array<unknown>)[1]])
     const integers = tf.tidy(() => tf.gather(tf.tensor1d([5, 6, 7], "int32"), tf.tensor1d([2, 2, 0], "int32")))
     assert.deepEqual(integers.arraySync(), [7, 7, 5])
     const before = tf.memory().numTensors
