@@ -11,6 +11,7 @@ import yargs from "yargs"
 import { hideBin } from "yargs/helpers"
 import { Backend, BACKEND_CHOICES, type BackendChoice } from "../core/backend.ts"
 import { loadConfig } from "../core/config-file.ts"
+import { oneLine } from "../core/errors.ts"
 import { Rng } from "../core/rng.ts"
 import { POOLINGS, type Pooling } from "../plugins/encoder/index.ts"
 import { dataCacheDir, dataFetchCommand, dataPathCommand, DATASET_NAMES } from "../plugins/data-fetch/index.ts"
@@ -30,10 +31,10 @@ const packageJson = JSON.parse(readFileSync(new URL("../package.json", import.me
   readonly dependencies: Readonly<Record<string, string>>
 }
 
-const messageOf = (error: unknown): string => {
-  if (error instanceof Error) return error.message.split("\n")[0] ?? error.message
-  return String(error)
-}
+/** One line however the message was written: its lines joined, control characters escaped. */
+const asOneLine = (message: string): string => oneLine(message.trim().replace(/\s*\n\s*/g, " "))
+
+const messageOf = (error: unknown): string => asOneLine(error instanceof Error ? error.message : String(error))
 
 /** Runs a command's program; failures and defects end in one line on stderr and exit code 1. */
 const runCommand = async <A, E>(program: Effect.Effect<A, E>): Promise<void> => {
@@ -234,7 +235,7 @@ await yargs(withDashValues(hideBin(process.argv)))
         .option("data-dir", { type: "string", demandOption: true, describe: "datasets laid out as carl data fetch leaves them (or ../shared/data)" })
         .option("out", { type: "string", default: "results.json", describe: "results JSON (written atomically)" })
         .option("report", { type: "string", describe: "also write a self-contained HTML report here" })
-        .option("max-examples", { type: "number", describe: "IMDB reviews per split, a seeded sample (default: all 25,000)" })
+        .option("max-examples", { type: "number", describe: "cap every split of every dataset (MR and CR as a whole) at a seeded sample of this many; recorded in the results (default: all)" })
         .option("pooling", { choices: POOLINGS, describe: "default: config model.pooling (cls)" })
         .option("batch-size", { type: "number", default: 64, describe: "sentences per forward pass" })
         .option("max-length", { type: "number", describe: "tokens per sentence (default: config model.maxLength, 128)" })
@@ -426,9 +427,19 @@ await yargs(withDashValues(hideBin(process.argv)))
   )
   .demandCommand(1, "name a command: train, eval, embed, data, bench, smoke or info")
   .strict()
+  .check((argv) => {
+    // `--out ""` or `--config` with nothing after it would reach the commands as an empty path.
+    for (const [key, value] of Object.entries(argv)) {
+      if (key === "_" || key === "$0" || /[A-Z]/.test(key)) continue
+      const values: ReadonlyArray<unknown> = Array.isArray(value) ? value : [value]
+      if (values.includes("")) throw new Error(`--${key} needs a value`)
+      if ((key === "data" || key === "model") && Array.isArray(value) && value.length === 0) throw new Error(`--${key} needs at least one value`)
+    }
+    return true
+  })
   .fail((message, error, instance) => {
     if (error !== undefined && error !== null && !message) throw error
-    process.stderr.write(`carl: ${message ?? messageOf(error)}\n(see carl --help)\n`)
+    process.stderr.write(`carl: ${message ? asOneLine(message) : messageOf(error)}\n(see carl --help)\n`)
     void instance
     process.exit(1)
   })

@@ -22,7 +22,7 @@ import { defaultEmbeddingCacheDir, embedThroughCache, modelFingerprint, type Emb
 import { inProcessEmbedder, workerPoolEmbedder } from "../pipelines/eval/embedders.ts"
 import { embeddingTableEncoder } from "../pipelines/eval/embedding-table.ts"
 import { evalCommand, type EvalCommandOptions } from "../pipelines/eval/eval-command.ts"
-import { EVAL_TASKS } from "../pipelines/eval/eval-data.ts"
+import { EVAL_TASKS, readEvalCorpora } from "../pipelines/eval/eval-data.ts"
 import { parseResults } from "../pipelines/report/index.ts"
 import { TINY_EVAL_COUNTS, writeTinyEvalData } from "./support/tiny-eval-data.ts"
 import "./support/backends.ts"
@@ -225,6 +225,30 @@ describe("evalCommand on a small random BERT", () => {
     const there = await Effect.runPromise(Effect.ensuring(pool.embed(texts, OPTIONS, () => Effect.void), pool.close))
     model.encoder.parameters.dispose()
     here.vectors.forEach((vector, i) => vector.forEach((x, j) => assert.ok(Math.abs(x - (there.vectors[i]?.[j] ?? NaN)) < 1e-5)))
+  })
+
+  test("--max-examples caps every split of every dataset with the same seeded sample each time", async () => {
+    const datasets = ["emobank", "mr", "cr", "sst5", "goemotions", "imdb"] as const
+    const read = (seed: number, maxExamples?: number) => Effect.runPromise(readEvalCorpora(dataDir, datasets, { seed, maxExamples }))
+    const full = await read(1)
+    const capped = await read(1, 5)
+    for (const [dataset, counts] of Object.entries(capped.counts)) {
+      for (const split of ["train", "dev", "test", "total"]) {
+        const count = counts[split]
+        if (count !== undefined) assert.ok(count <= 5, `${dataset} ${split}: ${count}`)
+      }
+    }
+    assert.deepEqual(capped.counts.emobank, { train: 5, dev: 5, test: 5 })
+    assert.equal(capped.corpora.mr?.examples.length, 5)
+    // A sample of the corpus, in its order, and the same one for the same seed.
+    const fullTexts = (full.corpora.sst5?.splits.train ?? []).map((example) => example.text)
+    const sampled = (capped.corpora.sst5?.splits.train ?? []).map((example) => example.text)
+    const positions = sampled.map((text) => fullTexts.indexOf(text))
+    assert.ok(positions.every((p, i) => p >= 0 && (i === 0 || p > (positions[i - 1] ?? -1))), "kept in corpus order")
+    assert.deepEqual((await read(1, 5)).corpora.goemotions?.splits.test, capped.corpora.goemotions?.splits.test)
+    assert.notDeepEqual((await read(2, 5)).corpora.sst5?.splits.train, capped.corpora.sst5?.splits.train)
+    // Without a cap nothing is dropped.
+    assert.equal(full.corpora.sst5?.splits.train.length, TINY_EVAL_COUNTS.sst5.train)
   })
 
   test("missing datasets are named with the command that fetches them, before anything is embedded", async () => {

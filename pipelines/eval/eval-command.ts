@@ -222,6 +222,7 @@ export const evalCommand = Effect.fn("evalCommand")(function* (options: EvalComm
     backend: { name: backend.name, threads: backend.threads },
     pooling: options.pooling,
     maxLength: options.maxLength,
+    maxExamples: options.maxExamples ?? null,
     data: data.records,
     models
   }

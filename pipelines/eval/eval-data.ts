@@ -8,6 +8,8 @@ import { createHash } from "node:crypto"
 import { readFile, stat } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect, Schema } from "effect"
+import { SeededRandom } from "../../core/random.ts"
+import type { Split } from "../../plugins/data/types.ts"
 import {
   goEmotionsToEkman,
   readCr,
@@ -70,21 +72,27 @@ export class EvalError extends Schema.TaggedError<EvalError>()("EvalError", {
 export const datasetsFor = (tasks: ReadonlyArray<EvalTask>): Array<EvalDataset> =>
   EVAL_DATASETS.filter((dataset) => tasks.some((task) => TASK_DATASET[task] === dataset))
 
-const isFile = (path: string): Promise<boolean> =>
+/** "missing" when there is no such file, the problem when it is there but not a readable file, else undefined. */
+const fileProblem = (path: string): Promise<"missing" | string | undefined> =>
   stat(path).then(
-    (info) => info.isFile(),
-    () => false
+    (info) => (info.isFile() ? undefined : info.isDirectory() ? "is a folder, not a file" : "is not a regular file"),
+    (error: NodeJS.ErrnoException) =>
+      error.code === "ENOENT" || error.code === "ENOTDIR" ? "missing" : `cannot read (${error.code ?? String(error)})`
   )
 
-/** Fails, before anything is read, with every missing dataset and the one command that fetches them all. */
+/**
+ * Fails, before anything is read, with every missing dataset and the one command that fetches
+ * them all; a file that is there but cannot be read (a folder, a symlink loop) is named as such.
+ */
 export const checkEvalData = Effect.fn("checkEvalData")(function* (dataDir: string, datasets: ReadonlyArray<EvalDataset>) {
   const missing: Array<{ readonly dataset: EvalDataset; readonly file: string }> = []
   for (const dataset of datasets) {
     for (const file of DATASET_LAYOUT[dataset].files) {
-      if (!(yield* Effect.promise(() => isFile(join(dataDir, file))))) {
-        missing.push({ dataset, file })
-        break
-      }
+      const problem = yield* Effect.promise(() => fileProblem(join(dataDir, file)))
+      if (problem === undefined) continue
+      if (problem !== "missing") return yield* new EvalError({ problem: `${join(dataDir, file)}: ${problem}` })
+      missing.push({ dataset, file })
+      break
     }
   }
   if (missing.length === 0) return
@@ -138,10 +146,42 @@ const countSplits = (examples: ReadonlyArray<{ readonly split?: string }>): Reco
 }
 
 /**
- * Reads the datasets (without checking or hashing the files). `maxExamples` (with `seed`) samples
- * IMDB per split, as readImdb does; the other corpora are small enough to use whole. Counts are of
- * what the evaluation uses: GoEmotions' are the single-label Ekman examples (with the totals
- * before the Ekman rule beside them).
+ * At most `max` of the items, drawn without replacement by a generator of their own (so one
+ * split's sample does not depend on another's size), kept in their original order.
+ */
+const subsample = <T>(items: ReadonlyArray<T>, max: number | undefined, seed: number, label: string): ReadonlyArray<T> => {
+  if (max === undefined || items.length <= max) return items
+  const random = new SeededRandom(seed).fork(`eval-sample:${label}`)
+  const order = items.map((_, i) => i)
+  for (let i = 0; i < max; i++) {
+    const j = i + random.int(order.length - i)
+    const chosen = order[j] ?? i
+    order[j] = order[i] ?? j
+    order[i] = chosen
+  }
+  return order
+    .slice(0, max)
+    .sort((a, b) => a - b)
+    .map((i) => items[i] as T)
+}
+
+const subsampleSplits = <T>(
+  splits: Readonly<Record<Split, ReadonlyArray<T>>>,
+  max: number | undefined,
+  seed: number,
+  dataset: string
+): Record<Split, ReadonlyArray<T>> => ({
+  train: subsample(splits.train, max, seed, `${dataset}:train`),
+  dev: subsample(splits.dev, max, seed, `${dataset}:dev`),
+  test: subsample(splits.test, max, seed, `${dataset}:test`)
+})
+
+/**
+ * Reads the datasets (without checking or hashing the files). `maxExamples` (with `seed`) caps
+ * every split of every dataset at a seeded sample (MR and CR, which have no splits, as a whole;
+ * IMDB sampled while reading, as readImdb does). Counts are of what the evaluation uses:
+ * GoEmotions' are the single-label Ekman examples (with the totals before the Ekman rule beside
+ * them), and with `maxExamples` the sampled ones.
  */
 export const readEvalCorpora = Effect.fn("readEvalCorpora")(function* (
   dataDir: string,
@@ -151,26 +191,34 @@ export const readEvalCorpora = Effect.fn("readEvalCorpora")(function* (
   const corpora: { -readonly [K in keyof EvalCorpora]: EvalCorpora[K] } = {}
   const counts: Partial<Record<EvalDataset, Record<string, number>>> = {}
   const at = (relative: string) => join(dataDir, relative)
+  const max = options.maxExamples
   for (const dataset of datasets) {
     const layout = DATASET_LAYOUT[dataset]
     switch (dataset) {
       case "emobank": {
-        const corpus = yield* readEmoBank(at(layout.path))
+        const read = yield* readEmoBank(at(layout.path))
+        const bySplit = (split: Split) => read.examples.filter((example) => example.split === split)
+        const sampled = subsampleSplits({ train: bySplit("train"), dev: bySplit("dev"), test: bySplit("test") }, max, options.seed, "emobank")
+        const corpus = max === undefined ? read : { ...read, examples: [...sampled.train, ...sampled.dev, ...sampled.test] }
         corpora.emobank = corpus
         counts[dataset] = countSplits(corpus.examples)
         break
       }
       case "mr":
       case "cr": {
-        const corpus = yield* (dataset === "mr" ? readMr : readCr)(at(layout.path))
+        const read = yield* (dataset === "mr" ? readMr : readCr)(at(layout.path))
+        const examples = subsample(read.examples, max, options.seed, dataset)
+        const pos = examples.filter((example) => example.label === 1).length
+        const corpus = { ...read, examples, counts: { ...read.counts, pos, neg: examples.length - pos } }
         corpora[dataset] = corpus
         counts[dataset] = { pos: corpus.counts.pos, neg: corpus.counts.neg, total: corpus.examples.length, emptyLines: corpus.counts.emptyLines }
         break
       }
       case "sst5": {
-        const corpus = yield* readSst5(at(layout.path))
+        const read = yield* readSst5(at(layout.path))
+        const corpus = { ...read, splits: subsampleSplits(read.splits, max, options.seed, "sst5") }
         corpora.sst5 = corpus
-        counts[dataset] = { train: corpus.counts.train.total, dev: corpus.counts.dev.total, test: corpus.counts.test.total }
+        counts[dataset] = { train: corpus.splits.train.length, dev: corpus.splits.dev.length, test: corpus.splits.test.length }
         break
       }
       case "imdb": {
@@ -188,12 +236,13 @@ export const readEvalCorpora = Effect.fn("readEvalCorpora")(function* (
         break
       }
       case "goemotions": {
-        const corpus = goEmotionsToEkman(yield* readGoEmotions(at(layout.path)))
+        const read = goEmotionsToEkman(yield* readGoEmotions(at(layout.path)))
+        const corpus = { ...read, splits: subsampleSplits(read.splits, max, options.seed, "goemotions") }
         corpora.goemotions = corpus
         counts[dataset] = {
-          train: corpus.counts.train.kept,
-          dev: corpus.counts.dev.kept,
-          test: corpus.counts.test.kept,
+          train: corpus.splits.train.length,
+          dev: corpus.splits.dev.length,
+          test: corpus.splits.test.length,
           trainTotal: corpus.counts.train.total,
           devTotal: corpus.counts.dev.total,
           testTotal: corpus.counts.test.total

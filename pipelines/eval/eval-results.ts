@@ -92,6 +92,8 @@ export interface EvalResults {
   readonly backend: { readonly name: string; readonly threads: number }
   readonly pooling: Pooling
   readonly maxLength: number
+  /** The per-split cap of `--max-examples` (a seeded sample of each split), or null for all. */
+  readonly maxExamples?: number | null
   readonly data: Readonly<Partial<Record<EvalDataset, DatasetRecord>>>
   readonly models: ReadonlyArray<ModelResults>
 }

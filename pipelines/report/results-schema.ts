@@ -102,6 +102,7 @@ export const EvalResultsSchema = Schema.Struct({
   backend: Schema.Struct({ name: Schema.String, threads: PositiveInt }),
   pooling: Schema.String,
   maxLength: PositiveInt,
+  maxExamples: Schema.optionalKey(Schema.NullOr(PositiveInt)),
   data: Schema.Record(Schema.String, DatasetFile),
   models: Schema.Array(ModelResults).pipe(Schema.check(Schema.isMinLength(1))),
   /** Free text shown at the top of the report, e.g. that the numbers are a fixture. */
