@@ -92,7 +92,7 @@ await yargs(withDashValues(hideBin(process.argv)))
   .option("backend", {
     choices: BACKEND_CHOICES,
     default: "auto" as BackendChoice,
-    describe: "tfjs backend: auto picks tensorflow (tfjs-node-gpu, then tfjs-node), then native (wasm + OpenBLAS matMul, if built), then wasm, then cpu"
+    describe: "tfjs backend: auto picks tensorflow (tfjs-node-gpu, then tfjs-node), then native (wasm + OpenBLAS kernels, if built), then wasm, then cpu; native-cpu: OpenBLAS kernels on the cpu backend, for models beyond the 4 GiB wasm heap"
   })
   .option("config", { type: "string", describe: "JSON configuration file; flags override its values" })
   .option("seed", { type: "number", describe: "random seed (default 42)" })

@@ -10,13 +10,13 @@
 import { availableParallelism } from "node:os"
 import * as tf from "@tensorflow/tfjs"
 import { Context, Effect, Layer } from "effect"
-import { NATIVE_BACKEND, registerNativeBackend } from "../plugins/backend-native/register.ts"
+import { NATIVE_BACKEND, NATIVE_CPU_BACKEND, registerNativeBackend, type NativeBackendName } from "../plugins/backend-native/register.ts"
 import { BackendUnavailable } from "./errors.ts"
 
-export type BackendName = "tensorflow" | "native" | "wasm" | "cpu"
+export type BackendName = "tensorflow" | "native" | "native-cpu" | "wasm" | "cpu"
 export type BackendChoice = BackendName | "auto"
 
-export const BACKEND_CHOICES: ReadonlyArray<BackendChoice> = ["auto", "tensorflow", "native", "wasm", "cpu"]
+export const BACKEND_CHOICES: ReadonlyArray<BackendChoice> = ["auto", "tensorflow", "native", "native-cpu", "wasm", "cpu"]
 
 export interface BackendAttempt {
   readonly backend: BackendName
@@ -78,24 +78,28 @@ const tryRegistered = (backend: "wasm" | "cpu", via: string, load: () => Promise
     Effect.catch((error) => Effect.succeed({ backend, via, ok: false, detail: errorText(error.cause) }))
   )
 
-const tryNative: Effect.Effect<BackendAttempt> = Effect.tryPromise(async () => {
-  const registered = await registerNativeBackend(availableParallelism())
-  if (!registered.ok) return { ok: false, detail: registered.reason }
-  const ok = await tf.setBackend(NATIVE_BACKEND)
-  return { ok, detail: ok ? "initialised" : "did not initialise" }
-}).pipe(
-  Effect.map((result) => ({ backend: "native" as const, via: "carl native kernels (OpenBLAS)", ...result })),
-  Effect.catch((error) =>
-    Effect.succeed({ backend: "native" as const, via: "carl native kernels (OpenBLAS)", ok: false, detail: errorText(error.cause) })
+/** "native" extends the wasm backend (heap ≤ 4 GiB); "native-cpu" the cpu one (any size). */
+const tryNative = (backend: NativeBackendName): Effect.Effect<BackendAttempt> => {
+  const via = backend === NATIVE_BACKEND ? "carl native kernels (OpenBLAS) on tfjs-backend-wasm" : "carl native kernels (OpenBLAS) on tfjs-backend-cpu"
+  return Effect.tryPromise(async () => {
+    const registered = await registerNativeBackend(availableParallelism(), backend)
+    if (!registered.ok) return { ok: false, detail: registered.reason }
+    const ok = await tf.setBackend(backend)
+    return { ok, detail: ok ? "initialised" : "did not initialise" }
+  }).pipe(
+    Effect.map((result) => ({ backend, via, ...result })),
+    Effect.catch((error) => Effect.succeed({ backend, via, ok: false, detail: errorText(error.cause) }))
   )
-)
+}
 
 const attemptsFor = (backend: BackendName): ReadonlyArray<Effect.Effect<BackendAttempt>> => {
   switch (backend) {
     case "tensorflow":
       return [tryTensorflow("@tensorflow/tfjs-node-gpu"), tryTensorflow("@tensorflow/tfjs-node")]
     case "native":
-      return [tryNative]
+      return [tryNative(NATIVE_BACKEND)]
+    case "native-cpu":
+      return [tryNative(NATIVE_CPU_BACKEND)]
     case "wasm":
       return [tryRegistered("wasm", "@tensorflow/tfjs-backend-wasm", () => import("@tensorflow/tfjs-backend-wasm"))]
     case "cpu":
@@ -107,7 +111,7 @@ const threadsOf = (backend: BackendName): number => {
   // tfjs-backend-wasm runs one thread in Node; the cpu backend is single-threaded JavaScript;
   // libtensorflow sizes its pools to the machine; the native kernels' OpenBLAS starts with one
   // thread per core.
-  if (backend === "tensorflow" || backend === "native") return availableParallelism()
+  if (backend === "tensorflow" || backend === "native" || backend === "native-cpu") return availableParallelism()
   return 1
 }
 

@@ -30,11 +30,28 @@ static int arg_int(napi_env env, napi_value value, int64_t *out) {
   return napi_get_value_int64(env, value, out) == napi_ok;
 }
 
-static float *heap_floats(napi_env env, napi_value heap, size_t *bytes) {
+/* An empty typed array has no memory; its data pointer stands in for it (nothing reads it). */
+static float empty_buffer[1];
+
+/* The memory behind an ArrayBuffer (the wasm heap) or a typed array (a tfjs-cpu tensor's values). */
+static void *buffer_data(napi_env env, napi_value value, size_t *bytes) {
   void *data = NULL;
-  if (napi_get_arraybuffer_info(env, heap, &data, bytes) != napi_ok) return NULL;
-  return (float *)data;
+  bool is_typed = false;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok) return NULL;
+  if (is_typed) {
+    napi_typedarray_type type;
+    size_t length = 0, offset = 0;
+    napi_value arraybuffer;
+    if (napi_get_typedarray_info(env, value, &type, &length, &data, &arraybuffer, &offset) != napi_ok) return NULL;
+    if (type != napi_float32_array && type != napi_int32_array && type != napi_uint32_array) return NULL;
+    *bytes = length * 4;
+    return length == 0 ? (void *)empty_buffer : data;
+  }
+  if (napi_get_arraybuffer_info(env, value, &data, bytes) != napi_ok) return NULL;
+  return data;
 }
+
+static float *heap_floats(napi_env env, napi_value heap, size_t *bytes) { return (float *)buffer_data(env, heap, bytes); }
 
 static void *typed_array(napi_env env, napi_value value, size_t *length) {
   napi_typedarray_type type;
@@ -46,52 +63,55 @@ static void *typed_array(napi_env env, napi_value value, size_t *length) {
 }
 
 /*
- * matMul(heap, aOffsets, bOffsets, cOffset, m, n, k, transposeA, transposeB)
+ * matMul(a, aOffsets, b, bOffsets, c, cOffset, m, n, k, transposeA, transposeB)
  * For each batch i: C[i] = op(A at aOffsets[i]) · op(B at bOffsets[i]), row-major, C[i] at
- * cOffset + i·m·n. Offsets are float indices into the heap; the caller resolves broadcasting.
+ * cOffset + i·m·n. a, b and c are buffers (the same wasm heap, or three tensors' typed arrays);
+ * offsets count floats. The caller resolves batch broadcasting into the offsets.
  */
 static napi_value mat_mul(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value args[9];
+  size_t argc = 11;
+  napi_value args[11];
   CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  if (argc != 9) {
-    napi_throw_type_error(env, NULL, "matMul expects 9 arguments");
+  if (argc != 11) {
+    napi_throw_type_error(env, NULL, "matMul expects 11 arguments");
     return NULL;
   }
-  size_t heap_bytes = 0;
-  float *heap = heap_floats(env, args[0], &heap_bytes);
-  size_t batches = 0, b_batches = 0;
+  size_t a_bytes = 0, b_bytes = 0, c_bytes = 0, batches = 0, b_batches = 0;
+  float *a = heap_floats(env, args[0], &a_bytes);
   const int32_t *a_offsets = typed_array(env, args[1], &batches);
-  const int32_t *b_offsets = typed_array(env, args[2], &b_batches);
+  float *b = heap_floats(env, args[2], &b_bytes);
+  const int32_t *b_offsets = typed_array(env, args[3], &b_batches);
+  float *c = heap_floats(env, args[4], &c_bytes);
   int64_t c_offset, m, n, k;
   bool trans_a, trans_b;
-  if (heap == NULL || a_offsets == NULL || b_offsets == NULL || b_batches != batches || !arg_int(env, args[3], &c_offset) ||
-      !arg_int(env, args[4], &m) || !arg_int(env, args[5], &n) || !arg_int(env, args[6], &k) ||
-      napi_get_value_bool(env, args[7], &trans_a) != napi_ok || napi_get_value_bool(env, args[8], &trans_b) != napi_ok) {
+  if (a == NULL || b == NULL || c == NULL || a_offsets == NULL || b_offsets == NULL || b_batches != batches ||
+      !arg_int(env, args[5], &c_offset) || !arg_int(env, args[6], &m) || !arg_int(env, args[7], &n) || !arg_int(env, args[8], &k) ||
+      napi_get_value_bool(env, args[9], &trans_a) != napi_ok || napi_get_value_bool(env, args[10], &trans_b) != napi_ok ||
+      c_offset < 0 || m < 0 || n < 0 || k < 0) {
     napi_throw_type_error(env, NULL, "matMul: bad arguments");
     return NULL;
   }
-  size_t heap_floats_count = heap_bytes / sizeof(float);
-  if ((size_t)c_offset + batches * (size_t)(m * n) > heap_floats_count) {
-    napi_throw_range_error(env, NULL, "matMul: output outside the heap");
+  if ((size_t)c_offset + batches * (size_t)(m * n) > c_bytes / 4) {
+    napi_throw_range_error(env, NULL, "matMul: output outside its buffer");
     return NULL;
   }
   for (size_t i = 0; i < batches; i++) {
-    if ((size_t)a_offsets[i] + (size_t)(m * k) > heap_floats_count || (size_t)b_offsets[i] + (size_t)(k * n) > heap_floats_count) {
-      napi_throw_range_error(env, NULL, "matMul: input outside the heap");
+    if (a_offsets[i] < 0 || b_offsets[i] < 0 || (size_t)a_offsets[i] + (size_t)(m * k) > a_bytes / 4 ||
+        (size_t)b_offsets[i] + (size_t)(k * n) > b_bytes / 4) {
+      napi_throw_range_error(env, NULL, "matMul: input outside its buffer");
       return NULL;
     }
   }
   const int lda = trans_a ? (int)m : (int)k;
   const int ldb = trans_b ? (int)k : (int)n;
   for (size_t i = 0; i < batches; i++) {
-    float *c = heap + c_offset + i * (size_t)(m * n);
+    float *out = c + c_offset + i * (size_t)(m * n);
     if (k == 0) {
-      memset(c, 0, sizeof(float) * (size_t)(m * n));
+      memset(out, 0, sizeof(float) * (size_t)(m * n));
       continue;
     }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n,
-                (int)k, 1.0f, heap + a_offsets[i], lda, heap + b_offsets[i], ldb, 0.0f, c, (int)n);
+                (int)k, 1.0f, a + a_offsets[i], lda, b + b_offsets[i], ldb, 0.0f, out, (int)n);
   }
   return NULL;
 }
@@ -100,35 +120,40 @@ static napi_value mat_mul(napi_env env, napi_callback_info info) {
 enum { LINEAR = 0, RELU = 1, RELU6 = 2, ELU = 3, LEAKY_RELU = 4, SIGMOID = 5, PRELU = 6 };
 
 /*
- * biasActivation(heap, cOffset, rows, n, biasOffset, biasSize, activation, alpha, preluOffset, preluSize)
+ * biasActivation(c, cOffset, rows, n, bias, biasOffset, biasSize, activation, alpha, prelu, preluOffset, preluSize)
  * In place on the rows×n output: add the bias (size 1, n or rows·n; offset −1 for none), then the
  * activation (PReLU's weights of size 1, n or rows·n).
  */
 static napi_value bias_activation(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value args[10];
+  size_t argc = 12;
+  napi_value args[12];
   CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  size_t heap_bytes = 0;
-  float *heap = argc == 10 ? heap_floats(env, args[0], &heap_bytes) : NULL;
+  if (argc != 12) {
+    napi_throw_type_error(env, NULL, "biasActivation expects 12 arguments");
+    return NULL;
+  }
+  size_t c_bytes = 0, bias_bytes = 0, prelu_bytes = 0;
+  float *c_buffer = heap_floats(env, args[0], &c_bytes);
+  float *bias_buffer = heap_floats(env, args[4], &bias_bytes);
+  float *prelu_buffer = heap_floats(env, args[9], &prelu_bytes);
   int64_t c_offset, rows, n, bias_offset, bias_size, activation, prelu_offset, prelu_size;
   double alpha;
-  if (heap == NULL || !arg_int(env, args[1], &c_offset) || !arg_int(env, args[2], &rows) || !arg_int(env, args[3], &n) ||
-      !arg_int(env, args[4], &bias_offset) || !arg_int(env, args[5], &bias_size) || !arg_int(env, args[6], &activation) ||
-      napi_get_value_double(env, args[7], &alpha) != napi_ok || !arg_int(env, args[8], &prelu_offset) ||
-      !arg_int(env, args[9], &prelu_size)) {
+  if (c_buffer == NULL || bias_buffer == NULL || prelu_buffer == NULL || !arg_int(env, args[1], &c_offset) ||
+      !arg_int(env, args[2], &rows) || !arg_int(env, args[3], &n) || !arg_int(env, args[5], &bias_offset) ||
+      !arg_int(env, args[6], &bias_size) || !arg_int(env, args[7], &activation) || napi_get_value_double(env, args[8], &alpha) != napi_ok ||
+      !arg_int(env, args[10], &prelu_offset) || !arg_int(env, args[11], &prelu_size) || c_offset < 0 || rows < 0 || n <= 0) {
     napi_throw_type_error(env, NULL, "biasActivation: bad arguments");
     return NULL;
   }
   const size_t total = (size_t)(rows * n);
-  const size_t heap_floats_count = heap_bytes / sizeof(float);
-  if ((size_t)c_offset + total > heap_floats_count || (bias_offset >= 0 && (size_t)(bias_offset + bias_size) > heap_floats_count) ||
-      (prelu_offset >= 0 && (size_t)(prelu_offset + prelu_size) > heap_floats_count)) {
-    napi_throw_range_error(env, NULL, "biasActivation: outside the heap");
+  if ((size_t)c_offset + total > c_bytes / 4 || (bias_offset >= 0 && (size_t)(bias_offset + bias_size) > bias_bytes / 4) ||
+      (prelu_offset >= 0 && (size_t)(prelu_offset + prelu_size) > prelu_bytes / 4)) {
+    napi_throw_range_error(env, NULL, "biasActivation: outside a buffer");
     return NULL;
   }
-  float *c = heap + c_offset;
+  float *c = c_buffer + c_offset;
   if (bias_offset >= 0) {
-    const float *bias = heap + bias_offset;
+    const float *bias = bias_buffer + bias_offset;
     if (bias_size == 1) {
       for (size_t i = 0; i < total; i++) c[i] += bias[0];
     } else if (bias_size == n) {
@@ -156,7 +181,8 @@ static napi_value bias_activation(napi_env env, napi_callback_info info) {
       for (size_t i = 0; i < total; i++) c[i] = 1.0f / (1.0f + expf(-c[i]));
       break;
     case PRELU: {
-      const float *w = heap + prelu_offset;
+      if (prelu_offset < 0) break;
+      const float *w = prelu_buffer + prelu_offset;
       for (size_t i = 0; i < total; i++) {
         const float slope = prelu_size == 1 ? w[0] : (prelu_size == n ? w[i % (size_t)n] : w[i]);
         c[i] = c[i] >= 0.0f ? c[i] : slope * c[i];
@@ -172,26 +198,26 @@ static napi_value bias_activation(napi_env env, napi_callback_info info) {
 extern void carl_exp(const float *x, float *y, size_t n);
 extern void carl_erf(const float *x, float *y, size_t n);
 
-/* unary(heap, op, xOffset, yOffset, size): y = op(x) elementwise; op 0 = exp, 1 = erf. */
+/* unary(op, x, xOffset, y, yOffset, size): y = op(x) elementwise; op 0 = exp, 1 = erf. */
 static napi_value unary(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value args[5];
+  size_t argc = 6;
+  napi_value args[6];
   CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  size_t heap_bytes = 0;
-  float *heap = argc == 5 ? heap_floats(env, args[0], &heap_bytes) : NULL;
+  size_t x_bytes = 0, y_bytes = 0;
   int64_t op, x_offset, y_offset, size;
-  if (heap == NULL || !arg_int(env, args[1], &op) || !arg_int(env, args[2], &x_offset) || !arg_int(env, args[3], &y_offset) ||
-      !arg_int(env, args[4], &size) || size < 0) {
+  float *x = argc == 6 ? heap_floats(env, args[1], &x_bytes) : NULL;
+  float *y = argc == 6 ? heap_floats(env, args[3], &y_bytes) : NULL;
+  if (x == NULL || y == NULL || !arg_int(env, args[0], &op) || !arg_int(env, args[2], &x_offset) || !arg_int(env, args[4], &y_offset) ||
+      !arg_int(env, args[5], &size) || size < 0 || x_offset < 0 || y_offset < 0) {
     napi_throw_type_error(env, NULL, "unary: bad arguments");
     return NULL;
   }
-  const size_t count = heap_bytes / sizeof(float);
-  if (x_offset < 0 || y_offset < 0 || (size_t)(x_offset + size) > count || (size_t)(y_offset + size) > count) {
-    napi_throw_range_error(env, NULL, "unary: outside the heap");
+  if ((size_t)(x_offset + size) > x_bytes / 4 || (size_t)(y_offset + size) > y_bytes / 4) {
+    napi_throw_range_error(env, NULL, "unary: outside a buffer");
     return NULL;
   }
-  if (op == 0) carl_exp(heap + x_offset, heap + y_offset, (size_t)size);
-  else if (op == 1) carl_erf(heap + x_offset, heap + y_offset, (size_t)size);
+  if (op == 0) carl_exp(x + x_offset, y + y_offset, (size_t)size);
+  else if (op == 1) carl_erf(x + x_offset, y + y_offset, (size_t)size);
   else {
     napi_throw_range_error(env, NULL, "unary: unknown op");
     return NULL;
@@ -200,34 +226,31 @@ static napi_value unary(napi_env env, napi_callback_info info) {
 }
 
 /*
- * gather(heap, xOffset, outer, dim, slice, indicesOffset, count, outOffset, elementBytes):
- * x viewed as [outer, dim, slice], out as [outer, count, slice], out[o, i] = x[o, indices[i]].
+ * gather(x, xOffset, outer, dim, slice, indices, indicesOffset, count, out, outOffset), on 4-byte
+ * elements: x viewed as [outer, dim, slice], out as [outer, count, slice], out[o, i] = x[o, indices[i]].
  * Returns the first index outside [0, dim), or -1 when all are in range (nothing is written then).
  */
 static napi_value gather(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value args[9];
+  size_t argc = 10;
+  napi_value args[10];
   CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  size_t heap_bytes = 0;
-  void *data = NULL;
-  if (argc != 9 || napi_get_arraybuffer_info(env, args[0], &data, &heap_bytes) != napi_ok) {
+  size_t x_bytes = 0, indices_bytes = 0, out_bytes = 0;
+  void *x_data = argc == 10 ? buffer_data(env, args[0], &x_bytes) : NULL;
+  void *indices_data = argc == 10 ? buffer_data(env, args[5], &indices_bytes) : NULL;
+  void *out_data = argc == 10 ? buffer_data(env, args[8], &out_bytes) : NULL;
+  int64_t x_offset, outer, dim, slice, indices_offset, count, out_offset;
+  if (x_data == NULL || indices_data == NULL || out_data == NULL || !arg_int(env, args[1], &x_offset) || !arg_int(env, args[2], &outer) ||
+      !arg_int(env, args[3], &dim) || !arg_int(env, args[4], &slice) || !arg_int(env, args[6], &indices_offset) ||
+      !arg_int(env, args[7], &count) || !arg_int(env, args[9], &out_offset) || x_offset < 0 || indices_offset < 0 || out_offset < 0) {
     napi_throw_type_error(env, NULL, "gather: bad arguments");
     return NULL;
   }
-  int64_t x_offset, outer, dim, slice, indices_offset, count, out_offset, element;
-  if (!arg_int(env, args[1], &x_offset) || !arg_int(env, args[2], &outer) || !arg_int(env, args[3], &dim) ||
-      !arg_int(env, args[4], &slice) || !arg_int(env, args[5], &indices_offset) || !arg_int(env, args[6], &count) ||
-      !arg_int(env, args[7], &out_offset) || !arg_int(env, args[8], &element) || element != 4) {
-    napi_throw_type_error(env, NULL, "gather: bad arguments");
+  if ((size_t)(x_offset + outer * dim * slice) > x_bytes / 4 || (size_t)(indices_offset + count) > indices_bytes / 4 ||
+      (size_t)(out_offset + outer * count * slice) > out_bytes / 4) {
+    napi_throw_range_error(env, NULL, "gather: outside a buffer");
     return NULL;
   }
-  const size_t words = heap_bytes / 4;
-  if ((size_t)(x_offset + outer * dim * slice) > words || (size_t)(indices_offset + count) > words ||
-      (size_t)(out_offset + outer * count * slice) > words) {
-    napi_throw_range_error(env, NULL, "gather: outside the heap");
-    return NULL;
-  }
-  const int32_t *indices = (const int32_t *)data + indices_offset;
+  const int32_t *indices = (const int32_t *)indices_data + indices_offset;
   napi_value result;
   for (int64_t i = 0; i < count; i++) {
     if (indices[i] < 0 || indices[i] >= dim) {
@@ -235,8 +258,8 @@ static napi_value gather(napi_env env, napi_callback_info info) {
       return result;
     }
   }
-  const uint32_t *x = (const uint32_t *)data + x_offset;
-  uint32_t *out = (uint32_t *)data + out_offset;
+  const uint32_t *x = (const uint32_t *)x_data + x_offset;
+  uint32_t *out = (uint32_t *)out_data + out_offset;
   for (int64_t o = 0; o < outer; o++)
     for (int64_t i = 0; i < count; i++)
       memcpy(out + (o * count + i) * slice, x + (o * dim + indices[i]) * slice, (size_t)slice * 4);

@@ -79,7 +79,7 @@ test('selectBackend("auto") takes tensorflow if a tfjs-node package loads, else 
       skipped.map((a) => [a.backend, a.via, a.ok]),
       [
         ...TENSORFLOW_PACKAGES.map((via) => ["tensorflow", via, false]),
-        ...(hasNative ? [] : [["native", "carl native kernels (OpenBLAS)", false]])
+        ...(hasNative ? [] : [["native", "carl native kernels (OpenBLAS) on tfjs-backend-wasm", false]])
       ]
     )
     for (const attempt of skipped) {

@@ -12,7 +12,7 @@ import "./support/backends.ts"
 import { runTrainingPass } from "../core/executor.ts"
 import { SeededRandom } from "../core/random.ts"
 import { loadNativeKernels } from "../plugins/backend-native/addon.ts"
-import { NATIVE_BACKEND, registerNativeBackend } from "../plugins/backend-native/register.ts"
+import { NATIVE_BACKEND, NATIVE_CPU_BACKEND, registerNativeBackend, type NativeBackendName } from "../plugins/backend-native/register.ts"
 import { carlGraph, disposeCarlModel } from "../pipelines/carl-graph.ts"
 import { tinyCarl } from "./support/tiny-carl.ts"
 
@@ -106,11 +106,16 @@ const MATMUL_CASES: ReadonlyArray<{ readonly a: Array<number>; readonly b: Array
   { a: [4, 0], b: [0, 2], tA: false, tB: false }
 ]
 
-describe("native backend", { skip }, () => {
+const NATIVE_BACKENDS: ReadonlyArray<readonly [NativeBackendName, "wasm" | "cpu"]> = [
+  [NATIVE_BACKEND, "wasm"],
+  [NATIVE_CPU_BACKEND, "cpu"]
+]
+
+for (const [NATIVE, BASE] of NATIVE_BACKENDS) describe(`${NATIVE} backend (on ${BASE})`, { skip }, () => {
   before(async () => {
-    const registered = await registerNativeBackend(2)
+    const registered = await registerNativeBackend(2, NATIVE)
     assert.ok(registered.ok, registered.ok ? "" : registered.reason)
-    await useBackend(NATIVE_BACKEND)
+    await useBackend(NATIVE)
   })
   after(async () => {
     await useBackend("cpu")
@@ -173,7 +178,7 @@ describe("native backend", { skip }, () => {
     }
   })
 
-  test("matMul's gradients equal wasm's", async () => {
+  test("matMul's gradients equal the base backend's", async () => {
     const random = new SeededRandom(13)
     const aValues = random.normalArray(2 * 3 * 4, 1)
     const bValues = random.normalArray(2 * 5 * 4, 1)
@@ -183,11 +188,11 @@ describe("native backend", { skip }, () => {
         tf.tensor(bValues, [2, 5, 4])
       ]).map((g) => Array.from(g.dataSync()))
     const native = tf.tidy(gradients)
-    await useBackend("wasm")
-    const wasm = tf.tidy(gradients)
-    await useBackend(NATIVE_BACKEND)
-    assertClose(native[0] ?? [], wasm[0] ?? [], 1e-5, "∂a")
-    assertClose(native[1] ?? [], wasm[1] ?? [], 1e-5, "∂b")
+    await useBackend(BASE)
+    const reference = tf.tidy(gradients)
+    await useBackend(NATIVE)
+    assertClose(native[0] ?? [], reference[0] ?? [], 1e-5, "∂a")
+    assertClose(native[1] ?? [], reference[1] ?? [], 1e-5, "∂b")
   })
 
   test("GatherV2 on any axis copies the rows and rejects an index out of range", () => {
@@ -266,10 +271,10 @@ describe("native backend", { skip }, () => {
       disposeCarlModel(model)
       return gradients
     }
-    const native = await gradientsOn(NATIVE_BACKEND)
+    const native = await gradientsOn(NATIVE)
     const wasm = await gradientsOn("wasm")
     const cpu = await gradientsOn("cpu")
-    await useBackend(NATIVE_BACKEND)
+    await useBackend(NATIVE)
     assert.equal(native.length, wasm.length)
     const worst = (x: ReadonlyArray<number>, y: ReadonlyArray<number>) => Math.max(...x.map((v, j) => Math.abs(v - (y[j] ?? Number.NaN))))
     // A CARL pass amplifies rounding (saliency norms, PGD's sign, softmaxes), so the two reference

@@ -26,7 +26,8 @@ export const threadsReport = async (backend: BackendInfo, requested: number | un
           "support under Node (WASM_HAS_MULTITHREAD_SUPPORT is false there) and loads its non-threaded SIMD binary"
       }
     }
-    case "native": {
+    case "native":
+    case "native-cpu": {
       const addon = loadNativeKernels()
       if (addon.ok && requested !== undefined) addon.kernels.setThreads(requested)
       const blas = addon.ok ? addon.kernels.blasInfo() : undefined
@@ -35,7 +36,7 @@ export const threadsReport = async (backend: BackendInfo, requested: number | un
         requested: asked,
         note:
           `matrix products on OpenBLAS (${blas?.core ?? "?"} kernels) with this many threads; the other kernels ` +
-          "are tfjs-backend-wasm's, one thread"
+          `are tfjs-backend-${backend.name === "native" ? "wasm" : "cpu"}'s, one thread`
       }
     }
     case "cpu":

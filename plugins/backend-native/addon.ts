@@ -7,12 +7,17 @@ import { existsSync } from "node:fs"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 
+/** Buffers are the wasm heap (an ArrayBuffer) or a tensor's typed array; offsets count 4-byte elements. */
+type Buffer = ArrayBuffer | Float32Array | Int32Array
+
 export interface NativeKernels {
-  /** C[i] = op(A[i]) · op(B[i]) on float offsets into the heap; see carl_kernels.c. */
+  /** C[i] = op(A[i]) · op(B[i]); see carl_kernels.c. */
   readonly matMul: (
-    heap: ArrayBuffer,
+    a: Buffer,
     aOffsets: Int32Array,
+    b: Buffer,
     bOffsets: Int32Array,
+    c: Buffer,
     cOffset: number,
     m: number,
     n: number,
@@ -21,30 +26,33 @@ export interface NativeKernels {
     transposeB: boolean
   ) => void
   readonly biasActivation: (
-    heap: ArrayBuffer,
+    c: Buffer,
     cOffset: number,
     rows: number,
     n: number,
+    bias: Buffer,
     biasOffset: number,
     biasSize: number,
     activation: number,
     alpha: number,
+    prelu: Buffer,
     preluOffset: number,
     preluSize: number
   ) => void
   /** y = op(x) elementwise, op 0 = exp, 1 = erf. */
-  readonly unary: (heap: ArrayBuffer, op: number, xOffset: number, yOffset: number, size: number) => void
+  readonly unary: (op: number, x: Buffer, xOffset: number, y: Buffer, yOffset: number, size: number) => void
   /** out[o, i] = x[o, indices[i]] over [outer, dim, slice]; the first index out of range, or −1. */
   readonly gather: (
-    heap: ArrayBuffer,
+    x: Buffer,
     xOffset: number,
     outer: number,
     dim: number,
     slice: number,
+    indices: Buffer,
     indicesOffset: number,
     count: number,
-    outOffset: number,
-    elementBytes: number
+    out: Buffer,
+    outOffset: number
   ) => number
   readonly setThreads: (threads: number) => void
   readonly blasInfo: () => { readonly core: string; readonly config: string; readonly threads: number }

@@ -1,13 +1,12 @@
 /**
- * tfjs's BatchMatMul and _FusedMatMul for the "native" backend: sgemm on the machine's BLAS,
- * reading and writing tfjs-backend-wasm's heap in place. Any transpose flags and any broadcast of
+ * tfjs's BatchMatMul and _FusedMatMul for the native backends: sgemm on the machine's BLAS,
+ * reading and writing the tensors' memory in place (tensor-memory.ts). Any transpose flags and any broadcast of
  * the batch dimensions go straight to sgemm (no transpose copies, unlike tfjs-wasm, whose matMul
  * leaves its fast XNNPACK path as soon as a flag is set or a batch appears).
  */
 import * as tf from "@tensorflow/tfjs"
-import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import type { NativeKernels } from "./addon.ts"
-import { floatOffset, heapOf } from "./wasm-heap.ts"
+import { memoryOf, type TensorMemory } from "./tensor-memory.ts"
 
 const ACTIVATION_CODES: Record<string, number> = { linear: 0, relu: 1, relu6: 2, elu: 3, leakyrelu: 4, sigmoid: 5, prelu: 6 }
 
@@ -26,8 +25,6 @@ const broadcastStrides = (batchShape: ReadonlyArray<number>, outBatch: ReadonlyA
 const batchOffsets = (
   aBatch: ReadonlyArray<number>,
   bBatch: ReadonlyArray<number>,
-  aBase: number,
-  bBase: number,
   aSize: number,
   bSize: number
 ): { readonly outBatch: Array<number>; readonly a: Int32Array; readonly b: Int32Array } => {
@@ -45,8 +42,8 @@ const batchOffsets = (
       aIndex += (index[d] ?? 0) * (aStrides[d] ?? 0)
       bIndex += (index[d] ?? 0) * (bStrides[d] ?? 0)
     }
-    a[i] = aBase + aIndex * aSize
-    b[i] = bBase + bIndex * bSize
+    a[i] = aIndex * aSize
+    b[i] = bIndex * bSize
     for (let d = outBatch.length - 1; d >= 0; d--) {
       index[d] = (index[d] ?? 0) + 1
       if ((index[d] ?? 0) < (outBatch[d] ?? 1)) break
@@ -58,7 +55,7 @@ const batchOffsets = (
 
 const matMulInto = (
   kernels: NativeKernels,
-  backend: BackendWasm,
+  memory: TensorMemory,
   a: tf.TensorInfo,
   b: tf.TensorInfo,
   transposeA: boolean,
@@ -76,12 +73,15 @@ const matMulInto = (
   if (k !== kB) {
     throw new Error(`matMul: inner dimensions differ: ${a.shape} and ${b.shape} (transposeA=${transposeA}, transposeB=${transposeB})`)
   }
-  const offsets = batchOffsets(a.shape.slice(0, -2), b.shape.slice(0, -2), floatOffset(backend, a), floatOffset(backend, b), m * k, k * n)
-  const out = backend.makeOutput([...offsets.outBatch, m, n], "float32")
+  const offsets = batchOffsets(a.shape.slice(0, -2), b.shape.slice(0, -2), m * k, k * n)
+  const out = memory.allocate([...offsets.outBatch, m, n], "float32")
   const size = offsets.a.length * m * n
   if (size > 0) {
-    // The heap's buffer is read after makeOutput, which may have grown (and replaced) it.
-    kernels.matMul(heapOf(backend), offsets.a, offsets.b, floatOffset(backend, out), m, n, k, transposeA, transposeB)
+    const aBase = memory.offset(a)
+    const bBase = memory.offset(b)
+    if (aBase !== 0) for (let i = 0; i < offsets.a.length; i++) offsets.a[i] = (offsets.a[i] ?? 0) + aBase
+    if (bBase !== 0) for (let i = 0; i < offsets.b.length; i++) offsets.b[i] = (offsets.b[i] ?? 0) + bBase
+    kernels.matMul(memory.buffer(a), offsets.a, memory.buffer(b), offsets.b, memory.buffer(out), memory.offset(out), m, n, k, transposeA, transposeB)
   }
   return { out, rows: offsets.a.length * m, n }
 }
@@ -90,36 +90,39 @@ export const nativeBatchMatMul = (kernels: NativeKernels): tf.KernelFunc => ({ i
   const { a, b } = inputs as tf.BatchMatMulInputs
   if (a === undefined || b === undefined) throw new Error("BatchMatMul needs inputs a and b")
   const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs
-  return matMulInto(kernels, backend as BackendWasm, a, b, transposeA, transposeB).out
+  return matMulInto(kernels, memoryOf(backend), a, b, transposeA, transposeB).out
 }
 
 export const nativeFusedMatMul = (kernels: NativeKernels): tf.KernelFunc => ({ inputs, backend, attrs }) => {
   const { a, b, bias, preluActivationWeights } = inputs as tf._FusedMatMulInputs
   if (a === undefined || b === undefined) throw new Error("_FusedMatMul needs inputs a and b")
   const { transposeA, transposeB, activation, leakyreluAlpha } = attrs as unknown as tf._FusedMatMulAttrs
-  const wasm = backend as BackendWasm
+  const memory = memoryOf(backend)
   const code = ACTIVATION_CODES[activation ?? "linear"]
   if (code === undefined) throw new Error(`native _FusedMatMul: unknown activation ${activation}`)
-  const { out, rows, n } = matMulInto(kernels, wasm, a, b, transposeA, transposeB)
+  const { out, rows, n } = matMulInto(kernels, memory, a, b, transposeA, transposeB)
   const size = rows * n
   const biasSize = bias === undefined ? 0 : tf.util.sizeFromShape(bias.shape)
   const preluSize = preluActivationWeights === undefined ? 0 : tf.util.sizeFromShape(preluActivationWeights.shape)
   const fits = (s: number) => s === 1 || s === n || s === size
   if ((bias !== undefined && !fits(biasSize)) || (preluActivationWeights !== undefined && !fits(preluSize))) {
-    wasm.disposeData(out.dataId)
+    memory.free(out)
     throw new Error(`native _FusedMatMul: bias/prelu weights must broadcast along the last axis, got ${bias?.shape} for ${out.shape}`)
   }
   if (size > 0 && (bias !== undefined || code !== 0)) {
+    const outBuffer = memory.buffer(out)
     kernels.biasActivation(
-      heapOf(wasm),
-      floatOffset(wasm, out),
+      outBuffer,
+      memory.offset(out),
       rows,
       n,
-      bias === undefined ? -1 : floatOffset(wasm, bias),
+      bias === undefined ? outBuffer : memory.buffer(bias),
+      bias === undefined ? -1 : memory.offset(bias),
       biasSize,
       code,
       leakyreluAlpha ?? 0.2,
-      preluActivationWeights === undefined ? -1 : floatOffset(wasm, preluActivationWeights),
+      preluActivationWeights === undefined ? outBuffer : memory.buffer(preluActivationWeights),
+      preluActivationWeights === undefined ? -1 : memory.offset(preluActivationWeights),
       preluSize
     )
   }

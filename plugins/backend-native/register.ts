@@ -1,7 +1,11 @@
 /**
- * The "native" tfjs backend: tfjs-backend-wasm (its SIMD elementwise kernels, its heap) with the
- * matrix products on OpenBLAS through carl's N-API addon. It is registered under its own name,
- * so `--backend wasm` keeps the untouched reference kernels and tests can compare the two.
+ * carl's native backends: a tfjs backend's own kernels with the heavy ones replaced by calls into
+ * carl's N-API addon (matrix products on OpenBLAS, gather, vectorised exp/erf).
+ *   "native"      extends tfjs-backend-wasm: its SIMD elementwise kernels, its heap (≤ 4 GiB);
+ *   "native-cpu"  extends tfjs-backend-cpu: JavaScript elementwise kernels, but tensors in ordinary
+ *                 memory, so models bigger than the wasm heap (BERT-base under CARL) train.
+ * Each is registered under its own name, so `--backend wasm` and `--backend cpu` keep the untouched
+ * reference kernels and tests can compare them.
  */
 import * as tf from "@tensorflow/tfjs"
 import { loadNativeKernels, type NativeKernels } from "./addon.ts"
@@ -9,48 +13,60 @@ import { nativeGather, nativeUnary, sharedIdentity } from "./elementwise-kernels
 import { nativeBatchMatMul, nativeFusedMatMul } from "./mat-mul-kernels.ts"
 
 export const NATIVE_BACKEND = "native"
+export const NATIVE_CPU_BACKEND = "native-cpu"
+export type NativeBackendName = typeof NATIVE_BACKEND | typeof NATIVE_CPU_BACKEND
 
-/** carl's kernels, each given wasm's own for the inputs it leaves to it. */
-const overrides = (kernels: NativeKernels, wasm: (name: string) => tf.KernelFunc): ReadonlyMap<string, tf.KernelFunc> =>
+const BASE: Readonly<Record<NativeBackendName, { readonly name: "wasm" | "cpu"; readonly load: () => Promise<unknown> }>> = {
+  [NATIVE_BACKEND]: { name: "wasm", load: () => import("@tensorflow/tfjs-backend-wasm") },
+  [NATIVE_CPU_BACKEND]: { name: "cpu", load: () => import("@tensorflow/tfjs-backend-cpu") }
+}
+
+/** carl's kernels, each given the base backend's own for the inputs it leaves to it. */
+const overrides = (kernels: NativeKernels, base: (name: string) => tf.KernelFunc, baseName: "wasm" | "cpu"): ReadonlyMap<string, tf.KernelFunc> =>
   new Map([
     [tf.BatchMatMul, nativeBatchMatMul(kernels)],
     [tf._FusedMatMul, nativeFusedMatMul(kernels)],
-    [tf.Identity, sharedIdentity(wasm(tf.Identity))],
-    [tf.GatherV2, nativeGather(kernels, wasm(tf.GatherV2))],
-    [tf.Exp, nativeUnary(kernels, "exp", wasm(tf.Exp))],
-    [tf.Erf, nativeUnary(kernels, "erf", wasm(tf.Erf))]
+    // tfjs-cpu's Identity already shares its input; tfjs-wasm's copies it.
+    ...(baseName === "wasm" ? [[tf.Identity, sharedIdentity(base(tf.Identity))] as const] : []),
+    [tf.GatherV2, nativeGather(kernels, base(tf.GatherV2))],
+    [tf.Exp, nativeUnary(kernels, "exp", base(tf.Exp))],
+    [tf.Erf, nativeUnary(kernels, "erf", base(tf.Erf))]
   ])
 
-let registered = false
+const registered = new Set<NativeBackendName>()
 
 /**
  * Registers the backend (once) and returns the reason it cannot be, if so. Kernels are copied from
- * "wasm" with their setup functions, which bind each kernel to the instance's own wasm module.
+ * the base backend with their setup functions, which bind each kernel to the new instance.
  */
-export const registerNativeBackend = async (threads: number): Promise<{ readonly ok: true } | { readonly ok: false; readonly reason: string }> => {
+export const registerNativeBackend = async (
+  threads: number,
+  name: NativeBackendName = NATIVE_BACKEND
+): Promise<{ readonly ok: true } | { readonly ok: false; readonly reason: string }> => {
   const addon = loadNativeKernels()
   if (!addon.ok) return addon
   addon.kernels.setThreads(threads)
-  if (registered) return { ok: true }
-  await import("@tensorflow/tfjs-backend-wasm")
-  const wasmFactory = tf.findBackendFactory("wasm")
-  if (wasmFactory === null || wasmFactory === undefined) return { ok: false, reason: "tfjs-backend-wasm did not register" }
-  const wasmKernels = tf.getKernelsForBackend("wasm")
-  const wasm = (name: string): tf.KernelFunc => {
-    const found = wasmKernels.find((config) => config.kernelName === name)
-    if (found === undefined) throw new Error(`tfjs-backend-wasm has no ${name} kernel`)
+  if (registered.has(name)) return { ok: true }
+  const base = BASE[name]
+  await base.load()
+  const baseFactory = tf.findBackendFactory(base.name)
+  if (baseFactory === null || baseFactory === undefined) return { ok: false, reason: `tfjs-backend-${base.name} did not register` }
+  const baseKernels = tf.getKernelsForBackend(base.name)
+  const baseKernel = (kernelName: string): tf.KernelFunc => {
+    const found = baseKernels.find((config) => config.kernelName === kernelName)
+    if (found === undefined) throw new Error(`tfjs-backend-${base.name} has no ${kernelName} kernel`)
     return found.kernelFunc
   }
-  const native = overrides(addon.kernels, wasm)
-  for (const config of wasmKernels) {
-    tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc: native.get(config.kernelName) ?? config.kernelFunc })
+  const native = overrides(addon.kernels, baseKernel, base.name)
+  for (const config of baseKernels) {
+    tf.registerKernel({ ...config, backendName: name, kernelFunc: native.get(config.kernelName) ?? config.kernelFunc })
   }
   for (const [kernelName, kernelFunc] of native) {
-    if (tf.getKernel(kernelName, NATIVE_BACKEND) === undefined) tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND, kernelFunc })
+    if (tf.getKernel(kernelName, name) === undefined) tf.registerKernel({ kernelName, backendName: name, kernelFunc })
   }
   // Priority 0: never picked by tfjs on its own; carl's backend selection decides.
-  tf.registerBackend(NATIVE_BACKEND, wasmFactory, 0)
-  registered = true
+  tf.registerBackend(name, baseFactory, 0)
+  registered.add(name)
   return { ok: true }
 }
 
