@@ -2,7 +2,8 @@
 import { readFile } from "node:fs/promises"
 import { Effect, Predicate } from "effect"
 import { decodeConfig, type CarlConfig } from "./config.ts"
-import { ConfigError } from "./errors.ts"
+import { ConfigError, problemText } from "./errors.ts"
+import { decodeUtf8 } from "./text-file.ts"
 
 type Json = unknown
 
@@ -18,23 +19,19 @@ const mergeUnder = (base: Json, over: Json): Json => {
 }
 
 const readJson = (path: string): Effect.Effect<Json, ConfigError> =>
-  Effect.tryPromise({
-    try: () => readFile(path, "utf8"),
-    catch: (error) =>
-      new ConfigError({
-        source: path,
-        field: "",
-        problem: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`
-      })
-  }).pipe(
-    Effect.flatMap((text) =>
-      Effect.try({
-        try: () => JSON.parse(text) as Json,
-        catch: (error) =>
-          new ConfigError({ source: path, field: "", problem: `not valid JSON: ${(error as Error).message}` })
-      })
-    )
-  )
+  Effect.gen(function* () {
+    const fail = (problem: string) => new ConfigError({ source: path, field: "", problem })
+    if (path === "") return yield* new ConfigError({ source: "--config", field: "", problem: "names no file" })
+    const bytes = yield* Effect.tryPromise({
+      try: () => readFile(path),
+      catch: (error) => fail(`cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`)
+    })
+    const text = yield* decodeUtf8(bytes, path).pipe(Effect.mapError((error) => fail(error.problem)))
+    return yield* Effect.try({
+      try: () => JSON.parse(text) as Json,
+      catch: (error) => fail(`not valid JSON: ${problemText(error)}`)
+    })
+  })
 
 /**
  * The configuration a run uses: defaults, then the file's values, then `overrides` (flags).

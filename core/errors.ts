@@ -50,3 +50,21 @@ export class NonFiniteLoss extends Schema.TaggedError<NonFiniteLoss>()("NonFinit
     return `step ${this.step}: non-finite loss (${this.losses}); training stopped`
   }
 }
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
+
+/**
+ * Text made safe for a one-line message: line breaks, tabs, escape sequences and other control
+ * characters written as escapes (`\n`, `\u001b`), so a value quoted from a file (JSON.parse quotes
+ * the text around its fault) can neither break the line nor drive the terminal.
+ */
+export const oneLine = (text: string): string =>
+  text.replace(CONTROL, (char) => {
+    if (char === "\n") return "\\n"
+    if (char === "\r") return "\\r"
+    if (char === "\t") return "\\t"
+    return `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`
+  })
+
+/** A thrown value's message as one line, for messages that quote a library's complaint. */
+export const problemText = (error: unknown): string => oneLine(error instanceof Error ? error.message : String(error))

@@ -11,6 +11,7 @@ import { readFile } from "node:fs/promises"
 import { endianness } from "node:os"
 import { Effect, Schema } from "effect"
 import { writeFileAtomic } from "./atomic-file.ts"
+import { problemText } from "./errors.ts"
 
 export class SafetensorsError extends Schema.TaggedError<SafetensorsError>()("SafetensorsError", {
   file: Schema.String,
@@ -122,7 +123,7 @@ export const parseSafetensors = (bytes: Uint8Array, file: string): Effect.Effect
     try {
       header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, dataStart)))
     } catch (error) {
-      return yield* fail(`header is not JSON: ${(error as Error).message}`)
+      return yield* fail(`header is not JSON: ${problemText(error)}`)
     }
     if (!isRecord(header)) return yield* fail("header is not a JSON object")
     const data = bytes.subarray(dataStart)

@@ -31,22 +31,44 @@ const readAll = (path: string): Promise<Buffer> => {
 
 /** Where the first invalid UTF-8 sequence starts, for the error message. */
 const firstInvalidByte = (bytes: Uint8Array): number => {
-  const decoder = new TextDecoder("utf-8", { fatal: true })
   let low = 0
   let high = bytes.length
-  // The longest valid prefix, by bisection on whether a prefix decodes (a cut inside a
-  // multi-byte character also fails, so the answer is within 3 bytes; step back to its start).
+  // The longest prefix that could begin a valid text, by bisection on whether it decodes in
+  // streaming mode (which accepts a character cut off at the end).
   while (low < high) {
     const middle = Math.ceil((low + high) / 2)
     try {
-      decoder.decode(bytes.subarray(0, middle), { stream: true })
+      // A fresh decoder each time: a streaming one keeps the bytes of an unfinished character.
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, middle), { stream: true })
       low = middle
     } catch {
       high = middle - 1
     }
   }
-  return low
+  // If that prefix ends inside a character, the bad sequence starts at the character's first
+  // byte: the longest prefix, at most 3 bytes shorter, that decodes whole.
+  const whole = new TextDecoder("utf-8", { fatal: true })
+  for (let start = low; start > Math.max(0, low - 4); start--) {
+    try {
+      whole.decode(bytes.subarray(0, start))
+      return start
+    } catch {
+      // still inside the character
+    }
+  }
+  return Math.max(0, low - 4)
 }
+
+/** Bytes already read, decoded strictly (a leading BOM dropped); `file` names them in the error. */
+export const decodeUtf8 = (bytes: Uint8Array, file: string): Effect.Effect<string, TextFileError> =>
+  Effect.try({
+    try: () => new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes),
+    catch: () => {
+      const offset = firstInvalidByte(bytes)
+      const line = bytes.subarray(0, offset).filter((byte) => byte === 0x0a).length + 1
+      return new TextFileError({ file, problem: `line ${line}: invalid UTF-8 at byte ${offset}` })
+    }
+  })
 
 export const readUtf8 = (path: string): Effect.Effect<string, TextFileError> =>
   Effect.tryPromise({
@@ -56,18 +78,7 @@ export const readUtf8 = (path: string): Effect.Effect<string, TextFileError> =>
         file: displayName(path),
         problem: `cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`
       })
-  }).pipe(
-    Effect.flatMap((bytes) =>
-      Effect.try({
-        try: () => new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes),
-        catch: () => {
-          const offset = firstInvalidByte(bytes)
-          const line = bytes.subarray(0, offset).filter((byte) => byte === 0x0a).length + 1
-          return new TextFileError({ file: displayName(path), problem: `line ${line}: invalid UTF-8 at byte ${offset}` })
-        }
-      })
-    )
-  )
+  }).pipe(Effect.flatMap((bytes) => decodeUtf8(bytes, displayName(path))))
 
 /** One string per line; empty lines are kept, a final newline does not add one. */
 export const readLines = (path: string): Effect.Effect<ReadonlyArray<string>, TextFileError> =>

@@ -1,11 +1,18 @@
 /**
- * One optimisation step of any graph: a training pass, a finite-loss check, the optimiser
- * update, then each plugin's after-step hook (the momentum target moves here, Eq. 1).
+ * One optimisation step of any graph: a training pass, a finite check, the optimiser update,
+ * then each plugin's after-step hook (the momentum target moves here, Eq. 1).
+ *
+ * The finite check covers every scalar port (each loss, the objective, the perturbation norm)
+ * and the global gradient norm: one NaN or ±Inf in any gradient element makes the norm NaN or
+ * Inf, as does a gradient so large its squares overflow float32 (‖g‖ > ~1.8e19). Then neither the
+ * optimiser nor the after-step hooks run: the weights, the AdamW moments and the momentum target
+ * are left exactly as they were.
  */
 import * as tf from "@tensorflow/tfjs"
 import type { AdamW } from "./adamw.ts"
 import { runTrainingPass, type StepClock, type WarnOnce } from "./executor.ts"
 import type { Graph } from "./graph.ts"
+import { nanGradientAt } from "./test-faults.ts"
 
 export interface StepReport {
   /** Optimiser steps taken, this one included. */
@@ -23,6 +30,16 @@ const globalNorm = (gradients: ReadonlyMap<tf.Variable, tf.Tensor>): number =>
     return squares.length === 0 ? 0 : Math.sqrt(tf.addN(squares).dataSync()[0] ?? Number.NaN)
   })
 
+/** CARL_TEST_FAULT=nan-gradient:<step> (core/test-faults.ts): ‖g‖ of the gradients with the first one made NaN. */
+const normWithNanGradient = (gradients: ReadonlyMap<tf.Variable, tf.Tensor>): number => {
+  const [first, ...rest] = [...gradients]
+  if (first === undefined) return Number.NaN
+  const poisoned = tf.mul(first[1], Number.NaN)
+  const norm = globalNorm(new Map([[first[0], poisoned], ...rest]))
+  poisoned.dispose()
+  return norm
+}
+
 export const trainStep = (
   graph: Graph,
   optimizer: AdamW,
@@ -33,7 +50,7 @@ export const trainStep = (
   const pass = runTrainingPass(graph, inputs, clock, options.warnOnce ?? (() => {}))
   const scalars: Record<string, number> = {}
   for (const [port, value] of pass.values) if (value.rank === 0) scalars[port] = value.dataSync()[0] ?? Number.NaN
-  const norm = globalNorm(pass.gradients)
+  const norm = nanGradientAt(clock.step + 1) ? normWithNanGradient(pass.gradients) : globalNorm(pass.gradients)
   scalars["gradientNorm"] = norm
   const finite = Object.values(scalars).every(Number.isFinite)
   if (finite) {

@@ -4,6 +4,7 @@ import { Backend } from "../core/backend.ts"
 import { readLines, writeText } from "../core/text-file.ts"
 import type { Pooling } from "../plugins/encoder/index.ts"
 import { loadTextEncoder } from "../plugins/encoder/load-text-encoder.ts"
+import { TokenizerError } from "../plugins/tokenizer/hf-tokenizer.ts"
 import { embedTexts } from "./embed.ts"
 
 export interface EmbedCommandOptions {
@@ -28,7 +29,11 @@ export const embedCommand = Effect.fn("embedCommand")(function* (options: EmbedC
   )
   const maxLength = Math.min(options.maxLength, model.maxLength)
   const started = performance.now()
-  const { vectors, truncated } = embedTexts(model, texts, { ...options, maxLength })
+  // The tokenizer throws its TokenizerError for a token it has no id for (a vocabulary without
+  // unk_token): a failure naming tokenizer.json, not a defect.
+  const { vectors, truncated } = yield* Effect.sync(() => embedTexts(model, texts, { ...options, maxLength })).pipe(
+    Effect.catchDefect((defect) => (defect instanceof TokenizerError ? Effect.fail(defect) : Effect.die(defect)))
+  )
   const seconds = (performance.now() - started) / 1000
   if (truncated > 0) {
     yield* Console.error(`carl: note: ${truncated} of ${texts.length} input lines were longer than ${maxLength} tokens and were truncated`)

@@ -169,7 +169,8 @@ describe("evalCommand on a small random BERT", () => {
       dataDir,
       out: join(workdir, "out", "results.json"),
       seed: 42,
-      maxExamples: 12,
+      // Above every split's size: the counts below are the whole tiny corpora (capping has its own test).
+      maxExamples: 40,
       pooling: "cls",
       batchSize: 16,
       maxLength: 32,
@@ -187,7 +188,8 @@ describe("evalCommand on a small random BERT", () => {
     assert.deepEqual(Object.keys(model.tasks).sort(), [...EVAL_TASKS].sort())
     const { tasks } = model
     assert.equal(tasks.mr?.folds, 10)
-    assert.equal(tasks.imdb?.maxExamples, 12)
+    assert.equal(tasks.imdb?.maxExamples, 40)
+    assert.equal(decoded.maxExamples, 40)
     assert.deepEqual(tasks.ekman?.classes, ["anger", "disgust", "fear", "joy", "sadness", "surprise"])
     const perClass = TINY_EVAL_COUNTS.ekmanPerClass
     assert.deepEqual(tasks.ekman?.counts, { train: 6 * perClass.train, dev: 6 * perClass.dev, test: 6 * perClass.test })
@@ -199,7 +201,7 @@ describe("evalCommand on a small random BERT", () => {
       assert.ok(value !== undefined && Number.isFinite(value))
     }
     assert.deepEqual(Object.keys(decoded.data).sort(), ["cr", "emobank", "goemotions", "imdb", "mr", "sst5"])
-    assert.deepEqual(decoded.data["imdb"]?.counts, { train: 12, test: 12, trainAvailable: 20, testAvailable: 20 })
+    assert.deepEqual(decoded.data["imdb"]?.counts, { train: 20, test: 20, trainAvailable: 20, testAvailable: 20 })
     for (const record of Object.values(decoded.data)) assert.match(record.sha256, /^[0-9a-f]{64}$/)
     assert.equal(decoded.backend.name, "cpu")
     assert.match(cold.lines.out.join("\n"), /Table I:[\s\S]*Table II:[\s\S]*Table III:[\s\S]*Table IV:/)

@@ -72,15 +72,16 @@ const sha256OfFile = (file: string): Promise<string> =>
 export const hashDirectory = (dir: string): Effect.Effect<ReadonlyArray<string>, EmbeddingCacheError> =>
   Effect.tryPromise({
     try: async () => {
-      const names = (await readdir(dir, { withFileTypes: true }))
-        .filter((entry) => entry.isFile())
-        .map((entry) => entry.name)
-        .sort()
+      const names = (await readdir(dir)).sort()
       const lines: Array<string> = []
       for (const name of names) {
         const file = join(dir, name)
-        const { size } = await stat(file)
-        lines.push(`${name} ${size} ${await sha256OfFile(file)}`)
+        // stat, not the entry's own type: a symlinked file (the Python hub cache links every file
+        // to its blob) is hashed as what it points to. An entry that cannot be followed (a loop)
+        // is left out; if the model needs it, loading it says why.
+        const info = await stat(file).catch(() => undefined)
+        if (info === undefined || !info.isFile()) continue
+        lines.push(`${name} ${info.size} ${await sha256OfFile(file)}`)
       }
       return lines
     },

@@ -3,12 +3,17 @@
  *
  *   <out>/checkpoints/step-000050/weights.safetensors  every weight set and the AdamW moments
  *   <out>/checkpoints/step-000050/state.json           step, data position, RNG, schedule, config,
- *                                                      and the SHA-256 of weights.safetensors
+ *                                                      the SHA-256 of weights.safetensors and
+ *                                                      the SHA-256 of state.json's own content
  *   <out>/checkpoints/latest                           the name of the newest complete checkpoint
  *
  * A checkpoint is written into a temporary folder and renamed into place, then `latest` is
- * replaced atomically, so a crash at any moment leaves the previous checkpoint whole. Loading
- * verifies the checksum and falls back to the previous checkpoint when one is damaged.
+ * replaced atomically, so a crash (kill -9, a full disk) at any moment leaves the previous
+ * checkpoint whole and `latest` naming a complete one. Weights holding NaN or ±Inf are never
+ * written. Loading verifies both checksums and falls back to the previous checkpoint when one is
+ * damaged or partial; temporary folders a killed run left behind are removed by the next save.
+ * A checkpoint whose weights then gave a NaN step is set aside as `diverged-step-…` (kept for
+ * inspection, never loaded).
  */
 import { createHash, randomBytes } from "node:crypto"
 import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises"
@@ -16,7 +21,7 @@ import { join } from "node:path"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema } from "effect"
 import type { AdamW } from "../../core/adamw.ts"
-import { writeFileAtomic } from "../../core/atomic-file.ts"
+import { fileSystemProblem, writeFileAtomic } from "../../core/atomic-file.ts"
 import type { ParameterSet } from "../../core/parameters.ts"
 import { encodeSafetensors, floatValues, parseSafetensors, type FloatTensorData } from "../../core/safetensors.ts"
 
@@ -37,6 +42,8 @@ export interface CheckpointState<Extra> {
   readonly step: number
   readonly weightsSha256: string
   readonly extra: Extra
+  /** SHA-256 of this object without this field, as JSON.stringify writes it; absent in older checkpoints. */
+  readonly stateSha256?: string
 }
 
 export type NamedParameterSets = ReadonlyArray<readonly [string, ParameterSet]>
@@ -44,6 +51,16 @@ export type NamedParameterSets = ReadonlyArray<readonly [string, ParameterSet]>
 const stepName = (step: number) => `step-${String(step).padStart(6, "0")}`
 
 const errorCode = (error: unknown) => (error as NodeJS.ErrnoException).code ?? String(error)
+
+const sha256 = (data: Uint8Array | string) => createHash("sha256").update(data).digest("hex")
+
+/** Names of what a save leaves behind only when it is killed: temporary and set-aside folders, `latest.tmp-…`. */
+const LEFTOVER = /^(?:\.step-\d{6,}\.(?:tmp|old)-|latest\.tmp-)/
+
+const firstNonFinite = (values: Float32Array): number => {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i] as number)) return i
+  return -1
+}
 
 const variableNames = (sets: NamedParameterSets): Map<tf.Variable, string> => {
   const names = new Map<tf.Variable, string>()
@@ -55,7 +72,11 @@ const tensorData = (tensor: tf.Tensor): FloatTensorData => ({ shape: tensor.shap
 
 export const checkpointsDir = (out: string) => join(out, "checkpoints")
 
-/** Writes a checkpoint for `step` and keeps the newest `keep` of them. Returns its folder. */
+/**
+ * Writes a checkpoint for `step` and keeps the newest `keep` of them. Returns its folder. A
+ * failure names the file that could not be written and leaves the previous checkpoint and
+ * `latest` as they were.
+ */
 export const saveCheckpoint = <Extra>(
   out: string,
   step: number,
@@ -66,33 +87,58 @@ export const saveCheckpoint = <Extra>(
 ): Effect.Effect<string, CheckpointError> =>
   Effect.gen(function* () {
     const dir = checkpointsDir(out)
+    const final = join(dir, stepName(step))
     const names = variableNames(sets)
     const tensors: Array<readonly [string, FloatTensorData]> = []
     for (const [variable, name] of names) tensors.push([`weights.${name}`, tensorData(variable)])
     const optimizerState = optimizer.exportState(names)
     for (const [name, tensor] of optimizerState.tensors) tensors.push([`adamw.${name}`, tensorData(tensor)])
+    for (const [name, data] of tensors) {
+      const at = firstNonFinite(data.values)
+      if (at >= 0) {
+        return yield* new CheckpointError({
+          path: final,
+          problem: `not written: ${name} holds ${data.values[at]} (the run diverged); the previous checkpoint is kept`
+        })
+      }
+    }
     const bytes = yield* encodeSafetensors(tensors, { metadata: { format: CHECKPOINT_FORMAT } }).pipe(
       Effect.mapError((error) => new CheckpointError({ path: dir, problem: error.message }))
     )
-    const state: CheckpointState<Extra & { readonly optimizerSteps: number }> = {
+    const content: Omit<CheckpointState<Extra & { readonly optimizerSteps: number }>, "stateSha256"> = {
       format: CHECKPOINT_FORMAT,
       step,
-      weightsSha256: createHash("sha256").update(bytes).digest("hex"),
+      weightsSha256: sha256(bytes),
       extra: { ...extra, optimizerSteps: optimizerState.steps }
     }
-    const final = join(dir, stepName(step))
-    const temporary = join(dir, `.${stepName(step)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`)
-    yield* Effect.tryPromise({
-      try: async () => {
-        await mkdir(temporary, { recursive: true })
-        await writeFileAtomic(join(temporary, "weights.safetensors"), bytes)
-        await writeFileAtomic(join(temporary, "state.json"), `${JSON.stringify(state, null, 1)}\n`)
-        await rm(final, { recursive: true, force: true })
-        await rename(temporary, final)
-        await writeFileAtomic(join(dir, "latest"), `${stepName(step)}\n`)
-      },
-      catch: (error) => new CheckpointError({ path: final, problem: `cannot write the checkpoint (${errorCode(error)})` })
-    }).pipe(Effect.onError(() => Effect.promise(() => rm(temporary, { recursive: true, force: true }))))
+    const state: CheckpointState<Extra & { readonly optimizerSteps: number }> = { ...content, stateSha256: sha256(JSON.stringify(content)) }
+    const suffix = `${process.pid}-${randomBytes(4).toString("hex")}`
+    const temporary = join(dir, `.${stepName(step)}.tmp-${suffix}`)
+    const aside = join(dir, `.${stepName(step)}.old-${suffix}`)
+    const attempt = (path: string, action: () => Promise<unknown>) =>
+      Effect.tryPromise({
+        try: action,
+        catch: (error) =>
+          new CheckpointError({ path, problem: `cannot write the checkpoint: ${fileSystemProblem(error)}; the previous checkpoint is untouched` })
+      })
+    yield* Effect.gen(function* () {
+      yield* attempt(final, () => mkdir(temporary, { recursive: true }))
+      yield* attempt(join(final, "weights.safetensors"), () => writeFileAtomic(join(temporary, "weights.safetensors"), bytes))
+      yield* attempt(join(final, "state.json"), () => writeFileAtomic(join(temporary, "state.json"), `${JSON.stringify(state, null, 1)}\n`))
+      // A checkpoint of this step may exist (a resumed run redoing it): set it aside by rename, so
+      // no moment has a half-deleted folder under a checkpoint's name.
+      yield* attempt(final, () => rename(final, aside).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? undefined : Promise.reject(error))))
+      yield* attempt(final, () => rename(temporary, final))
+      yield* attempt(join(dir, "latest"), () => writeFileAtomic(join(dir, "latest"), `${stepName(step)}\n`))
+    }).pipe(
+      Effect.onError(() =>
+        Effect.promise(async () => {
+          await rm(temporary, { recursive: true, force: true })
+          // Put a set-aside checkpoint back if the new one did not take its place.
+          await rename(aside, final).catch(() => undefined)
+        })
+      )
+    )
     yield* pruneCheckpoints(dir, keep)
     return final
   })
@@ -102,12 +148,43 @@ const listCheckpoints = (dir: string): Effect.Effect<ReadonlyArray<string>> =>
     Effect.map((entries) => entries.filter((entry) => /^step-\d{6,}$/.test(entry)).sort().reverse())
   )
 
+/** Keeps the newest `keep` checkpoints and removes what killed saves left behind. */
 const pruneCheckpoints = (dir: string, keep: number): Effect.Effect<void> =>
   Effect.gen(function* () {
     const all = yield* listCheckpoints(dir)
-    for (const old of all.slice(Math.max(1, keep))) {
+    const leftovers = (yield* Effect.promise(() => readdir(dir).catch(() => [] as Array<string>))).filter((entry) => LEFTOVER.test(entry))
+    for (const old of [...all.slice(Math.max(1, keep)), ...leftovers]) {
       yield* Effect.promise(() => rm(join(dir, old), { recursive: true, force: true }))
     }
+  })
+
+/**
+ * Sets aside the checkpoint of `step` (renamed `diverged-step-…`, kept for inspection, never
+ * loaded) and points `latest` at the newest checkpoint before it, or removes `latest` when there
+ * is none. For a run whose next step was not finite: that checkpoint holds the very weights that
+ * failed, so resuming from it would fail again whatever the learning rate.
+ */
+export const setAsideCheckpoint = (
+  out: string,
+  step: number
+): Effect.Effect<{ readonly setAside: string; readonly latest: string | undefined }, CheckpointError> =>
+  Effect.gen(function* () {
+    const dir = checkpointsDir(out)
+    const setAside = join(dir, `diverged-${stepName(step)}`)
+    const fail = (path: string) => (error: unknown) => new CheckpointError({ path, problem: `cannot set the checkpoint aside: ${fileSystemProblem(error)}` })
+    yield* Effect.tryPromise({
+      try: async () => {
+        await rm(setAside, { recursive: true, force: true })
+        await rename(join(dir, stepName(step)), setAside)
+      },
+      catch: fail(join(dir, stepName(step)))
+    })
+    const previous = (yield* listCheckpoints(dir)).find((name) => Number(name.slice("step-".length)) < step)
+    yield* Effect.tryPromise({
+      try: () => (previous === undefined ? rm(join(dir, "latest"), { force: true }) : writeFileAtomic(join(dir, "latest"), `${previous}\n`)),
+      catch: fail(join(dir, "latest"))
+    })
+    return { setAside, latest: previous === undefined ? undefined : join(dir, previous) }
   })
 
 export interface LoadedCheckpoint<Extra> {
@@ -130,13 +207,19 @@ const readOne = <Extra>(path: string): Effect.Effect<LoadedCheckpoint<Extra>, Ch
       try: () => JSON.parse(stateText) as CheckpointState<Extra & { readonly optimizerSteps: number }>,
       catch: () => fail("state.json is not valid JSON (a partial write?)")
     })
+    if (state === null || typeof state !== "object") return yield* fail("state.json is not a JSON object")
     if (state.format !== CHECKPOINT_FORMAT) return yield* fail(`state.json has format ${String(state.format)}, expected ${CHECKPOINT_FORMAT}`)
+    if (state.stateSha256 !== undefined) {
+      const { stateSha256, ...content } = state
+      if (sha256(JSON.stringify(content)) !== stateSha256) return yield* fail("state.json does not match its checksum (damaged)")
+    }
+    const named = Number(/step-(\d+)$/.exec(path)?.[1] ?? Number.NaN)
+    if (state.step !== named) return yield* fail(`state.json says step ${String(state.step)}, the folder step ${named}`)
     const bytes = yield* Effect.tryPromise({
       try: () => readFile(join(path, "weights.safetensors")),
       catch: (error) => fail(`weights.safetensors cannot be read (${errorCode(error)})`)
     })
-    const digest = createHash("sha256").update(bytes).digest("hex")
-    if (digest !== state.weightsSha256) return yield* fail("weights.safetensors does not match its checksum (damaged or partial)")
+    if (sha256(bytes) !== state.weightsSha256) return yield* fail("weights.safetensors does not match its checksum (damaged or partial)")
     const file = yield* parseSafetensors(bytes, join(path, "weights.safetensors")).pipe(Effect.mapError((error) => fail(error.message)))
     const tensors = new Map<string, FloatTensorData>()
     for (const [name, entry] of file.tensors) {

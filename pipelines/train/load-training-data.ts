@@ -26,17 +26,21 @@ export interface DataSpec {
 const DRAWN_DEV = 0.1
 const DRAWN_TEST = 0.1
 
-const firstLine = (file: string): Effect.Effect<string> =>
-  Effect.promise(async () => {
-    const handle = await open(file, "r").catch(() => undefined)
-    if (handle === undefined) return ""
-    try {
-      const buffer = Buffer.alloc(4096)
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0)
-      return buffer.subarray(0, bytesRead).toString("utf8").replace(/^\uFEFF/, "").split(/\r?\n/)[0] ?? ""
-    } finally {
-      await handle.close()
-    }
+/** The file's first line, to recognise a published format by its header; an unreadable file is an error naming why. */
+const firstLine = (file: string): Effect.Effect<string, DataError> =>
+  Effect.tryPromise({
+    try: async () => {
+      const handle = await open(file, "r")
+      try {
+        const buffer = Buffer.alloc(4096)
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0)
+        return buffer.subarray(0, bytesRead).toString("utf8").replace(/^\uFEFF/, "").split(/\r?\n/)[0] ?? ""
+      } finally {
+        await handle.close()
+      }
+    },
+    catch: (error) =>
+      new DataError({ file, line: 0, field: "", problem: `cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})` })
   })
 
 const readOptions = (spec: DataSpec, skipBadRows: boolean): Effect.Effect<VaReadOptions, DataError> =>
@@ -74,12 +78,22 @@ export const loadTrainingData = Effect.fn("loadTrainingData")(function* (
   specs: ReadonlyArray<DataSpec>,
   options: { readonly seed: number; readonly skipBadRows: boolean }
 ) {
+  if (specs.length === 0) return yield* new DataError({ file: "--data", line: 0, field: "", problem: "names no file" })
   const corpora = []
   for (const spec of specs) {
     corpora.push(yield* readVaCorpus(spec.file, yield* readOptions(spec, options.skipBadRows)))
   }
   const combined = combineCorpora(corpora)
   const splits = splitCorpus(combined, { seed: options.seed, dev: DRAWN_DEV, test: DRAWN_TEST })
+  if (splits.train.length === 0) {
+    // A file whose published split puts every row in dev or test (or a single row) leaves nothing to train on.
+    return yield* new DataError({
+      file: specs.map((spec) => spec.file).join(", "),
+      line: 0,
+      field: "",
+      problem: `no training examples (${combined.examples.length} examples: dev ${splits.dev.length}, test ${splits.test.length})`
+    })
+  }
   const strip = (examples: typeof splits.train) => examples.map(({ text, valence, arousal }) => ({ text, valence, arousal }))
   return {
     train: strip(splits.train),

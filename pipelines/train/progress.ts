@@ -48,6 +48,11 @@ export class Progress {
     }
   }
 
+  /** Clears the bar's line, before something is written to stderr on the same terminal. */
+  clear(): void {
+    if (this.mode === "bar") process.stdout.write("\r\x1b[K")
+  }
+
   /** A message that must not be drawn over by the bar. */
   say(message: string): void {
     if (this.mode === "bar") process.stdout.write("\r\x1b[K")

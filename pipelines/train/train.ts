@@ -5,26 +5,30 @@
  * final model in the layout `carl embed` and `carl eval` read.
  *
  * SIGINT and SIGTERM let the current step finish, write a checkpoint and end the run with an
- * `Interrupted` error. A non-finite loss ends it with `NonFiniteLoss` before the weights change,
- * so the last checkpoint stays the last good one.
+ * `Interrupted` error. A non-finite loss or gradient ends it with `Diverged` before the weights
+ * change; a checkpoint of the step before holds the weights that failed and is set aside, so
+ * `latest` names the last good one (and checkpoints never hold NaN or ±Inf).
+ * Labels are checked finite before the first step; a plugin's warning (a PGD perturbation that
+ * rounds away in float32) is printed once per run, on stderr. A resumed run first cuts
+ * metrics.jsonl back to the checkpoint's step, so the log reads as one uninterrupted run.
  */
-import { appendFile, mkdir, writeFile } from "node:fs/promises"
+import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import * as tf from "@tensorflow/tfjs"
 import { Console, Effect, Schema, Stream } from "effect"
 import { AdamW } from "../../core/adamw.ts"
+import { fileSystemProblem, writeFileAtomic } from "../../core/atomic-file.ts"
 import { Backend } from "../../core/backend.ts"
 import type { CarlConfig } from "../../core/config.ts"
-import { NonFiniteLoss } from "../../core/errors.ts"
 import { carlSchedule, learningRateAt } from "../../core/lr-schedule.ts"
 import { SeededRandom } from "../../core/random.ts"
-import { trainStep } from "../../core/train-step.ts"
+import { trainStep, type StepReport } from "../../core/train-step.ts"
 import { loadTextEncoder, type TextEncoder } from "../../plugins/encoder/load-text-encoder.ts"
 import { isImprovement, type EvaluationResult } from "../../plugins/evaluators/evaluator.ts"
 import { vaRegressionEvaluator } from "../../plugins/evaluators/va-regression.ts"
 import { momentumAt } from "../../plugins/momentum/index.ts"
 import { carlGraph, createCarlModel, disposeCarlModel, graphParameterSets, type CarlVariant, type CustomGraph } from "../carl-graph.ts"
-import { loadLatestCheckpoint, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts"
+import { loadLatestCheckpoint, restoreCheckpoint, saveCheckpoint, setAsideCheckpoint } from "./checkpoint.ts"
 import { EpochSampler, type SamplerPosition } from "./epoch-sampler.ts"
 import { Progress, type ProgressMode } from "./progress.ts"
 import { toVaSplit, type TrainingData, type TrainingExample } from "./training-data.ts"
@@ -48,6 +52,48 @@ export class RunMismatch extends Schema.TaggedError<RunMismatch>()("RunMismatch"
   }
 }
 
+/**
+ * A step whose loss or gradient is NaN or ±Inf: the run stops before that step's update. The
+ * checkpoint of the step before, if there is one, holds the weights that failed: it is set aside
+ * and `checkpoint` is the last good one ("" when there is none).
+ */
+export class Diverged extends Schema.TaggedError<Diverged>()("Diverged", {
+  step: Schema.Number,
+  values: Schema.String,
+  checkpoint: Schema.String,
+  setAside: Schema.String
+}) {
+  override get message(): string {
+    const last =
+      this.checkpoint === ""
+        ? "no good checkpoint to resume from (start again with a lower --lr or --clip-grad-norm)"
+        : `last good checkpoint ${this.checkpoint} (continue with --resume and a lower --lr or --clip-grad-norm)`
+    const aside = this.setAside === "" ? "" : `; the checkpoint of step ${this.step - 1}, whose weights gave this, was set aside as ${this.setAside}`
+    return `step ${this.step}: non-finite ${this.values}; training stopped before this step's update; ${last}${aside}`
+  }
+}
+
+/** A training example whose label is not a finite number (data given in code, not read by carl's loaders). */
+export class InvalidExample extends Schema.TaggedError<InvalidExample>()("InvalidExample", {
+  split: Schema.String,
+  index: Schema.Number,
+  problem: Schema.String
+}) {
+  override get message(): string {
+    return `training data: ${this.split}[${this.index}]: ${this.problem}`
+  }
+}
+
+/** A run file (run.json, metrics.jsonl) that cannot be written. */
+export class RunFileError extends Schema.TaggedError<RunFileError>()("RunFileError", {
+  file: Schema.String,
+  problem: Schema.String
+}) {
+  override get message(): string {
+    return `${this.file}: ${this.problem}`
+  }
+}
+
 export interface TrainOptions {
   readonly model: string
   readonly data: TrainingData
@@ -65,6 +111,8 @@ export interface TrainOptions {
   readonly offline: boolean
   /** Cap on the train examples the evaluator's ridge regression is fitted on (speed). */
   readonly evalTrainLimit: number
+  /** Called after each completed step (its metrics logged, its checkpoint written): for monitors and tests. */
+  readonly onStep?: (report: StepReport) => void
 }
 
 /** What a checkpoint's state.json carries beside the weights. */
@@ -107,8 +155,58 @@ const stopRequests = Effect.acquireRelease(
 /** Lets Node run signal handlers and I/O between two synchronous tensor steps. */
 const yieldToEventLoop = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
-const writeJsonLine = (file: string, record: unknown) =>
-  Effect.promise(() => appendFile(file, `${JSON.stringify(record)}\n`))
+const writeRunFile = (file: string, write: () => Promise<void>) =>
+  Effect.tryPromise({ try: write, catch: (error) => new RunFileError({ file, problem: `cannot write: ${fileSystemProblem(error)}` }) })
+
+const writeJsonLine = (file: string, record: unknown) => writeRunFile(file, () => appendFile(file, `${JSON.stringify(record)}\n`))
+
+/**
+ * metrics.jsonl as it was when the checkpoint of `step` was written: whole lines of earlier
+ * steps, and of this step all but the final test evaluation (written after the last checkpoint).
+ * A run killed mid-line leaves no broken line, and redone steps are not logged twice.
+ */
+const metricsUpTo = (text: string, step: number, finalEvaluation: string): string =>
+  text
+    .split("\n")
+    .filter((line) => {
+      const record = parseJsonLine(line)
+      if (record === undefined || typeof record["step"] !== "number") return false
+      return record["step"] < step || (record["step"] === step && (step === 0 || record["evaluation"] !== finalEvaluation))
+    })
+    .map((line) => `${line}\n`)
+    .join("")
+
+/** A whole JSON object line, or undefined for a line cut short by a kill. */
+const parseJsonLine = (line: string): Record<string, unknown> | undefined => {
+  if (!line.startsWith("{") || !line.endsWith("}")) return undefined
+  try {
+    const parsed: unknown = JSON.parse(line)
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Labels must be finite numbers: the loaders guarantee it for files; data built in code is checked here. */
+const checkLabels = (data: TrainingData) =>
+  Effect.gen(function* () {
+    for (const [split, examples] of [["train", data.train], ["dev", data.dev], ["test", data.test]] as const) {
+      for (const [index, example] of examples.entries()) {
+        for (const label of ["valence", "arousal"] as const) {
+          if (!Number.isFinite(example[label])) {
+            return yield* new InvalidExample({ split, index, problem: `${label} is ${String(example[label])}, not a finite number` })
+          }
+        }
+      }
+    }
+  })
+
+/** "loss.ptd Infinity, gradientNorm NaN": the scalars of a step that are not finite. */
+const nonFiniteValues = (scalars: Readonly<Record<string, number>>): string =>
+  Object.entries(scalars)
+    .filter(([, value]) => !Number.isFinite(value))
+    .map(([name, value]) => `${name} ${value}`)
+    .join(", ")
 
 const batchTensors = (model: TextEncoder, examples: ReadonlyArray<TrainingExample>, maxLength: number) => {
   const encoded = model.tokenizer.encodeBatch(
@@ -132,8 +230,8 @@ const batchTensors = (model: TextEncoder, examples: ReadonlyArray<TrainingExampl
 
 export const train = Effect.fn("train")(function* (config: CarlConfig, options: TrainOptions) {
   const backend = yield* Backend
+  yield* checkLabels(options.data)
   const stop = yield* stopRequests
-  const progress = new Progress(options.progress, 1)
   yield* Console.log(`backend: ${backend.reason}`)
 
   const text = yield* loadTextEncoder(options.model, { trainable: true, hub: { offline: options.offline } })
@@ -182,6 +280,8 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
   let startStep = 0
   let best: RunState["best"] = undefined
   let before: EvaluationResult | undefined
+  /** The newest checkpoint this run wrote or resumed from. */
+  let lastCheckpoint = { path: "", step: -1 }
 
   if (options.resume) {
     const loaded = yield* loadLatestCheckpoint<RunState>(options.out)
@@ -203,11 +303,14 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
     sampler = new EpochSampler(trainSet.length, batchSize, config.seed, saved.sampler)
     startStep = loaded.state.step
     best = saved.best
+    lastCheckpoint = { path: loaded.path, step: startStep }
     for (const skipped of loaded.skipped) yield* Console.error(`carl: warning: skipped a damaged checkpoint: ${skipped}`)
+    const logged = yield* Effect.promise(() => readFile(metricsFile, "utf8").catch(() => ""))
+    yield* writeRunFile(metricsFile, () => writeFileAtomic(metricsFile, metricsUpTo(logged, startStep, testEvaluator.name)))
     yield* Console.log(`resumed from ${loaded.path} at step ${startStep}/${totalSteps}`)
   } else {
-    yield* Effect.promise(() => mkdir(options.out, { recursive: true }))
-    yield* Effect.promise(() =>
+    yield* writeRunFile(options.out, () => mkdir(options.out, { recursive: true }).then(() => undefined))
+    yield* writeRunFile(join(options.out, "run.json"), () =>
       writeFile(
         join(options.out, "run.json"),
         `${JSON.stringify(
@@ -228,7 +331,7 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
         )}\n`
       )
     )
-    yield* Effect.promise(() => writeFile(metricsFile, ""))
+    yield* writeRunFile(metricsFile, () => writeFile(metricsFile, ""))
     if (canEvaluate) {
       before = testEvaluator.evaluate(text, evalOptions)
       yield* writeJsonLine(metricsFile, { step: 0, evaluation: testEvaluator.name, ...before.metrics })
@@ -244,11 +347,14 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
     best,
     seed: config.seed
   })
+  // Plugins warn from inside a step (synchronous tensor code); each warning is printed once per
+  // run, after the step, on stderr.
   const warned = new Set<string>()
+  const pendingWarnings: Array<string> = []
   const warnOnce = (key: string, message: string) => {
     if (warned.has(key)) return
     warned.add(key)
-    progress.say(`warning: ${message}`)
+    pendingWarnings.push(message)
   }
   const bar = new Progress(options.progress, totalSteps)
   const started = performance.now()
@@ -280,8 +386,16 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
         ...(options.clipGradientNorm === undefined ? {} : { clipGradientNorm: options.clipGradientNorm })
       })
       tf.dispose(Object.values(batch.inputs))
+      if (pendingWarnings.length > 0) bar.clear()
+      for (const warning of pendingWarnings.splice(0)) yield* Console.error(`carl: warning: ${warning}`)
       if (!report.finite) {
-        return yield* new NonFiniteLoss({ step: report.step, losses: JSON.stringify(report.scalars) })
+        const failedFrom = lastCheckpoint.step === report.step - 1 ? yield* setAsideCheckpoint(options.out, lastCheckpoint.step) : undefined
+        return yield* new Diverged({
+          step: report.step,
+          values: nonFiniteValues(report.scalars),
+          checkpoint: failedFrom === undefined ? lastCheckpoint.path : (failedFrom.latest ?? ""),
+          setAside: failedFrom?.setAside ?? ""
+        })
       }
       const seconds = (performance.now() - stepStarted) / 1000
       yield* writeJsonLine(metricsFile, {
@@ -313,14 +427,16 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
         }
       }
       if (options.checkpointEvery > 0 && report.step % options.checkpointEvery === 0 && report.step < totalSteps) {
-        yield* saveCheckpoint(options.out, report.step, sets, optimizer, runState())
+        lastCheckpoint = { path: yield* saveCheckpoint(options.out, report.step, sets, optimizer, runState()), step: report.step }
       }
+      options.onStep?.(report)
     })
   )
 
+  // The checkpoint first: it refuses weights that are not finite, so neither is written then.
   const finalModel = join(options.out, "final")
-  yield* text.save(finalModel)
   yield* saveCheckpoint(options.out, totalSteps, sets, optimizer, runState())
+  yield* text.save(finalModel)
   const after = canEvaluate ? testEvaluator.evaluate(text, evalOptions) : undefined
   if (after !== undefined) yield* writeJsonLine(metricsFile, { step: totalSteps, evaluation: testEvaluator.name, ...after.metrics })
   return { steps: totalSteps, before, after, finalModel, best } satisfies TrainSummary

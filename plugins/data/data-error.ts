@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { oneLine } from "../../core/errors.ts"
 import type { TextFileError } from "../../core/text-file.ts"
 
 /**
@@ -14,7 +15,9 @@ export class DataError extends Schema.TaggedError<DataError>()("DataError", {
 }) {
   override get message(): string {
     const where = this.line > 0 ? `${this.file}:${this.line}` : this.file
-    return `${where}: ${this.field === "" ? "" : `field '${this.field}': `}${this.problem}`
+    // A field name comes from the file (a quoted header may hold line breaks): shown on one line, shortened.
+    const field = oneLine(this.field.length > 60 ? `${this.field.slice(0, 60)}…` : this.field)
+    return oneLine(`${where}: ${this.field === "" ? "" : `field '${field}': `}${this.problem}`)
   }
 }
 

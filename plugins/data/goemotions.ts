@@ -7,6 +7,7 @@
  */
 import { join } from "node:path"
 import { Effect } from "effect"
+import { problemText } from "../../core/errors.ts"
 import { DataError, quoteValue } from "./data-error.ts"
 import { readUtf8Text, splitLines } from "./read-text.ts"
 import { SPLITS, type Split } from "./types.ts"
@@ -49,7 +50,7 @@ const readEkmanMapping = Effect.fn("readEkmanMapping")(function* (file: string, 
   try {
     json = JSON.parse(text)
   } catch (error) {
-    return yield* fail("", `not JSON (${error instanceof Error ? error.message : String(error)})`)
+    return yield* fail("", `not JSON (${problemText(error)})`)
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) return yield* fail("", "expected an object of class → emotions")
   const classes: Array<EkmanClass> = []
@@ -58,6 +59,7 @@ const readEkmanMapping = Effect.fn("readEkmanMapping")(function* (file: string, 
     if (!Array.isArray(members) || !members.every((member): member is string => typeof member === "string")) {
       return yield* fail(name, "expected a list of emotion names")
     }
+    if (members.length === 0) return yield* fail(name, "lists no emotion")
     for (const member of members) {
       if (!emotions.includes(member)) return yield* fail(name, `'${member}' is not in emotions.txt`)
       const other = seen.get(member)
@@ -66,6 +68,7 @@ const readEkmanMapping = Effect.fn("readEkmanMapping")(function* (file: string, 
     }
     classes.push({ name, emotions: members })
   }
+  if (classes.length < 2) return yield* fail("", `${classes.length === 0 ? "no class" : "one class"} (the Ekman task needs at least two)`)
   return classes
 })
 

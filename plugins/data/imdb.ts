@@ -7,10 +7,11 @@
  * a seeded reservoir sample (Algorithm R), so only the kept reviews are ever decoded or held.
  */
 import { createReadStream } from "node:fs"
-import { addAbortSignal, pipeline } from "node:stream"
+import { pipeline } from "node:stream/promises"
 import { createGunzip } from "node:zlib"
 import { Effect } from "effect"
 import { SeededRandom } from "../../core/random.ts"
+import { oneLine, problemText } from "../../core/errors.ts"
 import { DataError } from "./data-error.ts"
 import { TarReader, type TarHeader, type TarProblem } from "./tar.ts"
 
@@ -84,35 +85,24 @@ interface Pending {
   readonly id: number
 }
 
-/** Streams the archive through `reader`; resolves with the first problem, if any. */
-const streamArchive = (file: string, reader: TarReader, signal: AbortSignal): Promise<TarProblem | undefined> =>
-  new Promise((resolve, reject) => {
-    const source = addAbortSignal(signal, createReadStream(file))
-    const gunzip = createGunzip()
-    let settled = false
-    const stream = pipeline(source, gunzip, (error) => {
-      if (settled) return
-      settled = true
-      if (error) reject(error)
-      else resolve(reader.finish())
-    })
-    const stop = (outcome: () => void) => {
-      settled = true
-      outcome()
-      source.destroy()
-      gunzip.destroy()
+/**
+ * Streams the archive through `reader`; resolves with the first problem, if any. The promise form
+ * of `pipeline` waits for gunzip's flush (a truncated stream is its error, not a later unhandled
+ * event) and, when the reader stops early, destroys both streams; that abort is not an error.
+ */
+const streamArchive = async (file: string, reader: TarReader, signal: AbortSignal): Promise<TarProblem | undefined> => {
+  let problem: TarProblem | undefined
+  const feed = async (chunks: AsyncIterable<Buffer>): Promise<void> => {
+    for await (const chunk of chunks) {
+      problem = reader.push(chunk)
+      if (problem !== undefined) return
     }
-    stream.on("data", (chunk: Buffer) => {
-      if (settled) return
-      // A throw in an event handler would escape the promise and end the process.
-      try {
-        const problem = reader.push(chunk)
-        if (problem !== undefined) stop(() => resolve(problem))
-      } catch (error) {
-        stop(() => reject(error))
-      }
-    })
+  }
+  await pipeline(createReadStream(file), createGunzip(), feed, { signal }).catch((error: unknown) => {
+    if (problem === undefined) throw error
   })
+  return problem ?? reader.finish()
+}
 
 export const readImdb = Effect.fn("readImdb")(function* (file: string, options: ImdbOptions = {}) {
   const { maxExamples, seed } = options
@@ -174,7 +164,7 @@ export const readImdb = Effect.fn("readImdb")(function* (file: string, options: 
     catch: (error) => {
       const { code, message } = error as NodeJS.ErrnoException
       // zlib's codes (Z_DATA_ERROR, Z_BUF_ERROR) mean the bytes, not the file system, are at fault.
-      const problem = code?.startsWith("Z_") === true ? `not a valid gzip stream (${message})` : `cannot read (${code ?? String(error)})`
+      const problem = code?.startsWith("Z_") === true ? `not a valid gzip stream (${oneLine(message)})` : `cannot read (${code ?? problemText(error)})`
       return new DataError({ file, line: 0, field: "", problem })
     }
   })
@@ -185,6 +175,11 @@ export const readImdb = Effect.fn("readImdb")(function* (file: string, options: 
       field: "",
       problem: `${problem.path === "" ? "" : `entry ${JSON.stringify(problem.path)}: `}${problem.problem} (tar offset ${problem.offset})`
     })
+  }
+  for (const split of ["train", "test"] as const) {
+    if (seen[split].pos + seen[split].neg === 0) {
+      return yield* new DataError({ file, line: 0, field: "", problem: `no ${split} reviews in the archive (expected aclImdb/${split}/{pos,neg}/<id>_<rating>.txt)` })
+    }
   }
   const examplesOf = (split: ImdbSplit) =>
     reservoirs[split].slots.slice().sort((a, b) => a.order - b.order).map((slot) => slot.example)

@@ -48,10 +48,13 @@ export const readPolarityFiles = Effect.fn("readPolarityFiles")(function* (files
   const read = (file: string): Effect.Effect<string, DataError> => (files.encoding === "latin1" ? readLatin1Text(file) : readUtf8Text(file))
   const posLines = splitLines(yield* read(files.pos))
   const negLines = splitLines(yield* read(files.neg))
+  const keepEmpty = options.keepEmptyLines === true
   for (const [file, lines] of [[files.pos, posLines], [files.neg, negLines]] as const) {
     if (lines.length === 0) return yield* new DataError({ file, line: 0, field: "", problem: "empty file" })
+    if (!keepEmpty && lines.every((line) => line.trim() === "")) {
+      return yield* new DataError({ file, line: 0, field: "", problem: `no sentences (${lines.length} empty lines)` })
+    }
   }
-  const keepEmpty = options.keepEmptyLines === true
   const examples: Array<LabelledText<0 | 1>> = []
   let emptyLines = 0
   const add = (lines: ReadonlyArray<string>, label: 0 | 1) => {

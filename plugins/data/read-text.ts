@@ -63,16 +63,30 @@ export const readSourceText = (file: string): Effect.Effect<string, DataError> =
     )
   )
 
+/**
+ * The published text files hold no NUL byte; one means binary data (a wrong or damaged file),
+ * which Latin-1, where every byte is a character, would otherwise read as sentences.
+ */
+const refuseNul = (file: string, text: string): Effect.Effect<string, DataError> => {
+  const at = text.indexOf("\u0000")
+  if (at === -1) return Effect.succeed(text)
+  const line = text.slice(0, at).split("\n").length
+  return Effect.fail(new DataError({ file, line, field: "", problem: "a NUL byte: binary data, not text" }))
+}
+
 /** Strict UTF-8 (core's readUtf8), for the published evaluation files. */
 export const readUtf8Text = (file: string): Effect.Effect<string, DataError> =>
-  readUtf8(file).pipe(Effect.mapError(fromTextFileError))
+  readUtf8(file).pipe(
+    Effect.mapError(fromTextFileError),
+    Effect.flatMap((text) => refuseNul(file, text))
+  )
 
 /**
  * Latin-1, byte for byte (Node's "latin1", not WHATWG's, which TextDecoder maps to windows-1252):
  * what SentEval's `io.open(..., encoding='latin-1')` gives for MR.
  */
 export const readLatin1Text = (file: string): Effect.Effect<string, DataError> =>
-  readBytes(file).pipe(Effect.map((bytes) => bytes.toString("latin1")))
+  readBytes(file).pipe(Effect.flatMap((bytes) => refuseNul(file, bytes.toString("latin1"))))
 
 /**
  * Lines split on LF only, a CR before it dropped. Latin-1 MR holds 0x85 (NEL), on which Python's

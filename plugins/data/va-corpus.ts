@@ -51,7 +51,7 @@ export const readVaCorpus = (file: string, options: VaReadOptions): Effect.Effec
   const layout = options.format ?? LAYOUT_BY_EXTENSION[extname(file).toLowerCase()]
   if (layout === undefined) {
     return Effect.fail(
-      new DataError({ file, line: 0, field: "format", problem: `cannot tell the format from '${extname(file)}'; pass format: "csv", "tsv" or "jsonl"` })
+      new DataError({ file, line: 0, field: "format", problem: `cannot tell the format from the extension '${extname(file)}'; give it: csv, tsv or jsonl (--format)` })
     )
   }
   const valence = asList(options.valenceColumn)

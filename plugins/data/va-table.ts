@@ -7,6 +7,7 @@
  * unclosed quote) are errors either way.
  */
 import { Effect, Result } from "effect"
+import { problemText } from "../../core/errors.ts"
 import { DataError, quoteValue } from "./data-error.ts"
 import { parseDelimited } from "./delimited.ts"
 import { invalidBytesIn, readSourceText } from "./read-text.ts"
@@ -224,7 +225,7 @@ const jsonlRows = (file: string, text: string): Result.Result<Array<TableRow>, D
     try {
       parsed = JSON.parse(source)
     } catch (error) {
-      const problem = `not JSON (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`
+      const problem = `not JSON (${problemText(error)})`
       rows.push({ line, cell: noCells, problem: { reason: "badJson", line, field: "", problem } })
       continue
     }

@@ -109,6 +109,13 @@ export const loadTextEncoder = Effect.fn("loadTextEncoder")(function* (
   }
   const tokenizer = yield* loadTokenizer(directory)
   const { encoder, config, rawConfig } = yield* loadBertDirectory(directory, { trainable: options.trainable })
+  if (tokenizer.vocabularySize > config.vocabSize) {
+    encoder.parameters.dispose()
+    return yield* new ModelLoadError({
+      model,
+      problem: `tokenizer.json has token ids up to ${tokenizer.vocabularySize - 1}, but config.json's vocab_size is ${config.vocabSize}: the tokenizer is not this model's`
+    })
+  }
   // RoBERTa's position table starts after padding_idx, so it holds padding_idx + 1 fewer inputs.
   const positions = config.maxPositionEmbeddings - (config.modelType === "roberta" ? config.padTokenId + 1 : 0)
   return {

@@ -2,10 +2,11 @@
  * A model directory from a local path or a Hugging Face hub id: what carl's CLI and pipelines take
  * as `--model`.
  */
-import { stat } from "node:fs/promises"
+import { lstat, stat } from "node:fs/promises"
 import { Effect } from "effect"
 import { cachedFile } from "./download-file.ts"
-import { checkRepoAndRevision, hubSettings, snapshotDir, type HubOptions } from "./hub-settings.ts"
+import { HubError } from "./hub-error.ts"
+import { checkRepoAndRevision, hubSettings, isRepoId, snapshotDir, type HubOptions } from "./hub-settings.ts"
 
 /**
  * What carl reads from a model repository. model.safetensors is last among the required files so
@@ -33,11 +34,30 @@ const isDirectory = (path: string): Effect.Effect<boolean> =>
     )
   )
 
+/** Why an existing path is not a folder; undefined when there is nothing at the path. */
+const whyNotAFolder = (path: string): Effect.Effect<string | undefined> =>
+  Effect.promise(() =>
+    lstat(path).then(
+      () =>
+        stat(path).then(
+          () => "a file",
+          (error: NodeJS.ErrnoException) => `cannot follow it: ${error.code ?? String(error)}`
+        ),
+      () => undefined
+    )
+  )
+
 /**
  * An existing directory as is (as transformers does, a local folder wins over a hub id of the same
  * name); anything else as a hub id (`bert-base-uncased`, `org/name`), downloaded or found in the cache.
  */
 export const resolveModel = Effect.fn("resolveModel")(function* (idOrDir: string, options: HubOptions = {}) {
   if (yield* isDirectory(idOrDir)) return idOrDir
+  // A path that is there but is no folder (a file, a symlink loop) and cannot be a hub id either:
+  // say what it is rather than that it is neither.
+  const notAFolder = isRepoId(idOrDir) ? undefined : yield* whyNotAFolder(idOrDir)
+  if (notAFolder !== undefined) {
+    return yield* new HubError({ repo: idOrDir, file: "", problem: `${idOrDir}: not a model folder (${notAFolder})` })
+  }
   return yield* downloadModel(idOrDir, options)
 })

@@ -19,7 +19,8 @@ const sentence = (random: SeededRandom, positive: boolean, index: number): strin
   return `${words.join(" ")} ${index}`
 }
 
-const tarHeader = (name: string, size: number, type: string): Buffer => {
+/** A POSIX ustar header block (type "0" a file, "5" a folder, "L" a GNU long name, "x" pax records). */
+export const tarHeader = (name: string, size: number, type: string): Buffer => {
   const block = Buffer.alloc(512)
   block.write(name, 0, "utf8")
   block.write("0000644\0", 100)
@@ -37,7 +38,8 @@ const tarHeader = (name: string, size: number, type: string): Buffer => {
   return block
 }
 
-const tarEntry = (name: string, body: string): Buffer => {
+/** A header and its body, padded to whole blocks. */
+export const tarEntry = (name: string, body: string | Buffer): Buffer => {
   const data = Buffer.from(body)
   return Buffer.concat([tarHeader(name, data.length, "0"), data, Buffer.alloc((512 - (data.length % 512)) % 512)])
 }

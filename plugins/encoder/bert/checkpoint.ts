@@ -17,9 +17,10 @@ import { join, resolve } from "node:path"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema, SchemaIssue } from "effect"
 import { copyFileAtomic, writeFileAtomic } from "../../../core/atomic-file.ts"
-import { ConfigError } from "../../../core/errors.ts"
+import { ConfigError, problemText } from "../../../core/errors.ts"
 import { denseWeights } from "../../../core/initializers.ts"
 import { ParameterSet } from "../../../core/parameters.ts"
+import { decodeUtf8 } from "../../../core/text-file.ts"
 import type { SeededRandom } from "../../../core/random.ts"
 import {
   floatValues,
@@ -30,7 +31,7 @@ import {
 } from "../../../core/safetensors.ts"
 import type { BertConfig } from "./config.ts"
 import { BertEncoder } from "./index.ts"
-import { bertWeightShapes, isLinearWeight } from "./weights.ts"
+import { bertWeightShapes, isLinearWeight, layerPrefix } from "./weights.ts"
 
 /** A failure to write a checkpoint folder or copy a file into it. */
 export class CheckpointError extends Schema.TaggedError<CheckpointError>()("CheckpointError", {
@@ -93,7 +94,9 @@ export const parseBertConfig = (raw: unknown, source: string): Effect.Effect<Ber
       const field = (first?.path ?? []).map((key) => (typeof key === "object" ? String(key.key) : String(key))).join(".")
       const problem = first?.message ?? error.message
       const value = typeof raw === "object" && raw !== null && field in raw ? (raw as Record<string, unknown>)[field] : undefined
-      const got = value === undefined ? "" : `, got ${JSON.stringify(value)}`
+      // JSON.parse reads 1e999 as Infinity, which JSON.stringify would show as null.
+      const shown = typeof value === "number" && !Number.isFinite(value) ? String(value) : JSON.stringify(value)
+      const got = value === undefined ? "" : `, got ${shown}`
       const hint = field === "hidden_act" ? " (carl computes GELU with erf, Hugging Face's \"gelu\")" : ""
       return new ConfigError({ source, field, problem: `${problem}${got}${hint}` })
     }),
@@ -140,13 +143,15 @@ export const bertConfigJson = (config: BertConfig): Record<string, unknown> => (
 
 const readJsonFile = (path: string): Effect.Effect<unknown, ConfigError> =>
   Effect.tryPromise({
-    try: () => readFile(path, "utf8"),
+    try: () => readFile(path),
     catch: (error) => new ConfigError({ source: path, field: "", problem: `cannot read the file (${errorCode(error)})` })
   }).pipe(
+    Effect.flatMap((bytes) => decodeUtf8(bytes, path)),
+    Effect.mapError((error) => (error instanceof ConfigError ? error : new ConfigError({ source: path, field: "", problem: error.problem }))),
     Effect.flatMap((text) =>
       Effect.try({
         try: () => JSON.parse(text) as unknown,
-        catch: (error) => new ConfigError({ source: path, field: "", problem: `not valid JSON: ${(error as Error).message}` })
+        catch: (error) => new ConfigError({ source: path, field: "", problem: `not valid JSON: ${problemText(error)}` })
       })
     )
   )
@@ -167,6 +172,13 @@ const exists = (path: string): Promise<boolean> =>
     () => false
   )
 
+/** False only when there is no such file: one that is there but unreadable (a symlink loop) is read, and fails saying why. */
+const present = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => error.code !== "ENOENT" && error.code !== "ENOTDIR"
+  )
+
 interface FoundTensor {
   readonly entry: SafetensorsEntry
   readonly file: string
@@ -177,16 +189,23 @@ const readCheckpointTensors = Effect.fn("readCheckpointTensors")(function* (dir:
   const single = join(dir, WEIGHTS_FILE)
   const index = join(dir, SHARDED_WEIGHTS_INDEX)
   let files: Array<string> = [single]
-  const hasSingle = yield* Effect.promise(() => exists(single))
-  if (!hasSingle && (yield* Effect.promise(() => exists(index)))) {
+  const hasSingle = yield* Effect.promise(() => present(single))
+  if (!hasSingle && (yield* Effect.promise(() => present(index)))) {
     const parsed = yield* readJsonFile(index).pipe(
       Effect.mapError((error) => new SafetensorsError({ file: index, tensor: "", problem: error.problem }))
     )
-    const weightMap = (parsed as { weight_map?: unknown }).weight_map
-    if (typeof weightMap !== "object" || weightMap === null) {
+    const weightMap = typeof parsed === "object" && parsed !== null ? (parsed as { weight_map?: unknown }).weight_map : undefined
+    if (typeof weightMap !== "object" || weightMap === null || Array.isArray(weightMap)) {
       return yield* new SafetensorsError({ file: index, tensor: "", problem: "no weight_map object" })
     }
-    files = [...new Set(Object.values(weightMap).map(String))].sort().map((shard) => join(dir, shard))
+    const shards = [...new Set(Object.values(weightMap))].sort()
+    // Shards sit beside the index: a name that is not a plain file name would read from elsewhere.
+    const badShard = shards.find((shard) => typeof shard !== "string" || !/^[^/\\]+$/.test(shard) || shard === "." || shard === "..")
+    if (badShard !== undefined || shards.length === 0) {
+      const problem = shards.length === 0 ? "weight_map lists no shard" : `weight_map names ${JSON.stringify(badShard)}, not a file name in the folder`
+      return yield* new SafetensorsError({ file: index, tensor: "", problem })
+    }
+    files = shards.map((shard) => join(dir, String(shard)))
   } else if (!hasSingle) {
     const pickle = yield* Effect.promise(() => exists(join(dir, "pytorch_model.bin")))
     return yield* new SafetensorsError({
@@ -269,6 +288,18 @@ export const loadBertDirectory = Effect.fn("loadBertDirectory")(function* (dir: 
       })
     }
     byName.set(bare, tensor)
+  }
+  // The weight list grows with num_hidden_layers: a config.json claiming far more layers than the
+  // file holds (1e12) is reported at the first missing layer instead of being listed first.
+  const layers = new Set([...byName.keys()].flatMap((name) => /^encoder\.layer\.(\d+)\./.exec(name)?.[1] ?? []))
+  if (config.numHiddenLayers > layers.size) {
+    let missing = 0
+    while (layers.has(String(missing))) missing++
+    return yield* new SafetensorsError({
+      file: join(dir, WEIGHTS_FILE),
+      tensor: `${layerPrefix(missing)}.attention.self.query.weight`,
+      problem: `missing (config.json has num_hidden_layers ${config.numHiddenLayers}, the weights hold ${layers.size} layers)`
+    })
   }
   const expected = bertWeightShapes(config)
   const expectedNames = new Set(expected.map(([name]) => name))

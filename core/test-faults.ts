@@ -1,0 +1,43 @@
+/**
+ * Test-only fault injection, off unless the environment variable CARL_TEST_FAULT is set; the
+ * fault tests (test/faults.test.ts, test/numerics-guards.test.ts) set it for one process or one
+ * run. One fault at a time:
+ *
+ *   pause:<file name>:<n>    the n-th atomic write (core/atomic-file.ts) of a file with that base
+ *                            name writes half of its bytes, prints
+ *                            "carl-test-fault: paused writing <temporary file>" on stderr and
+ *                            waits ten minutes, for the test to kill the process mid-write;
+ *   enospc:<file name>:<n>   the n-th such write fails after half of its bytes, as on a full disk;
+ *   nan-gradient:<step>      optimiser step <step> (counted from 1) gets a NaN in one gradient
+ *                            (core/train-step.ts), as an overflow would leave it.
+ *
+ * Writes are counted from 1 per value of the variable, in this process.
+ */
+import { basename } from "node:path"
+
+export type WriteFault = "pause" | "enospc"
+
+const counts = new Map<string, number>()
+
+const spec = (): ReadonlyArray<string> | undefined => {
+  const value = process.env["CARL_TEST_FAULT"]
+  return value === undefined || value === "" ? undefined : value.split(":")
+}
+
+/** The fault asked for on this atomic write of `path`, if any. */
+export const writeFault = (path: string): WriteFault | undefined => {
+  const parts = spec()
+  if (parts === undefined) return undefined
+  const [action, name, nth] = parts
+  if ((action !== "pause" && action !== "enospc") || name !== basename(path)) return undefined
+  const key = parts.join(":")
+  const count = (counts.get(key) ?? 0) + 1
+  counts.set(key, count)
+  return count === Number(nth ?? "1") ? action : undefined
+}
+
+/** Whether optimiser step `step` (counted from 1) is to get a NaN gradient. */
+export const nanGradientAt = (step: number): boolean => {
+  const parts = spec()
+  return parts !== undefined && parts[0] === "nan-gradient" && Number(parts[1]) === step
+}
