@@ -42,7 +42,7 @@ export {
   type CarlVariant,
   type CustomGraph
 } from "./pipelines/carl-graph.ts"
-export { train, Interrupted, type TrainOptions, type TrainSummary } from "./pipelines/train/train.ts"
+export { train, Diverged, EvaluationFailed, Interrupted, InvalidExample, RunFileError, type TrainOptions, type TrainSummary } from "./pipelines/train/train.ts"
 export { loadTrainingData, type DataSpec } from "./pipelines/train/load-training-data.ts"
 export { loadTextEncoder, type TextEncoder } from "./plugins/encoder/load-text-encoder.ts"
 export { embedTexts } from "./pipelines/embed.ts"

@@ -15,39 +15,26 @@
  * The middle of a write is reached with the CARL_TEST_FAULT hook of core/test-faults.ts.
  */
 import assert from "node:assert/strict"
-import { cp, mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { cp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { after, before, describe, test } from "node:test"
+import { before, describe, test } from "node:test"
 import { Cause, Effect, Exit } from "effect"
 import { fileSystemProblem, writeFileAtomic } from "../core/atomic-file.ts"
 import { SeededRandom } from "../core/random.ts"
 import { loadLatestCheckpoint } from "../pipelines/train/checkpoint.ts"
-import {
-  carlLines,
-  createTinyRun,
-  exists,
-  finalWeights,
-  latestCheckpointStep,
-  startCarl,
-  trainInProcess,
-  useCpuBackend,
-  waitFor,
-  type Finished,
-  type TinyRun
-} from "./support/tiny-run.ts"
+import { temporaryFolder } from "./support/temp-folder.ts"
+import { carlLines, checkpointName, createTinyRun, exists, finalWeights, latestCheckpointStep, startCarl, trainInProcess, useCpuBackend, waitFor, type Finished, type TinyRun } from "./support/tiny-run.ts"
 
 const STEPS = 40
 const EVERY = 2
 
-let workdir = ""
+const inWorkdir = temporaryFolder("carl-faults-")
 let run: TinyRun
 let referenceWeights: Buffer
 let referenceMetrics: Array<string>
 /** The run that met a full disk, started beside the reference. */
 let fullDisk: Finished
 
-const stepName = (step: number) => `step-${String(step).padStart(6, "0")}`
 const args = (out: string, ...more: ReadonlyArray<string>) => run.args(out, { steps: STEPS, checkpointEvery: EVERY }, ...more)
 const resumeInProcess = (out: string) => trainInProcess(run, out, { steps: STEPS, checkpointEvery: EVERY, resume: true })
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
@@ -74,23 +61,18 @@ const loggedStep = async (out: string): Promise<number> => {
 const leftovers = async (out: string) => (await readdir(join(out, "checkpoints")).catch(() => [] as Array<string>)).filter((entry) => entry.includes(".tmp-"))
 
 before(async () => {
-  workdir = await mkdtemp(join(tmpdir(), "carl-faults-"))
   await useCpuBackend()
-  run = await createTinyRun(workdir)
-  const reference = join(workdir, "reference")
+  run = await createTinyRun(inWorkdir())
+  const reference = inWorkdir("reference")
   const [result, failed] = await Promise.all([
     startCarl(args(reference)).finished,
-    startCarl(args(join(workdir, "full-disk")), { CARL_TEST_FAULT: "enospc:weights.safetensors:3" }).finished
+    startCarl(args(inWorkdir("full-disk")), { CARL_TEST_FAULT: "enospc:weights.safetensors:3" }).finished
   ])
   fullDisk = failed
   assert.equal(result.status, 0, result.stderr)
   referenceWeights = await finalWeights(reference)
   referenceMetrics = await metricsRecords(reference)
   assert.equal(referenceMetrics.filter((line) => line.includes('"objective"')).length, STEPS)
-})
-
-after(async () => {
-  await rm(workdir, { recursive: true, force: true })
 })
 
 type Kill =
@@ -100,7 +82,7 @@ type Kill =
 
 describe("kill -9 at random moments, resumed each time", () => {
   test("four SIGKILLs, two of them mid-checkpoint-write; each --resume starts at `latest`; the end equals an uninterrupted run", async () => {
-    const out = join(workdir, "killed")
+    const out = inWorkdir("killed")
     const random = new SeededRandom(20261128)
     const plan: ReadonlyArray<Kill> = [
       { kind: "after-a-step" },
@@ -112,7 +94,7 @@ describe("kill -9 at random moments, resumed each time", () => {
     let checkedResumes = 0
     /** A resumed run said where it started: it must be the checkpoint `latest` named, undamaged. */
     const checkResume = (stdout: string, stderr: ReadonlyArray<string>, last: number) => {
-      assert.match(stdout, new RegExp(`resumed from ${escape(join(out, "checkpoints", stepName(last)))} at step ${last}/${STEPS}`))
+      assert.match(stdout, new RegExp(`resumed from ${escape(join(out, "checkpoints", checkpointName(last)))} at step ${last}/${STEPS}`))
       assert.deepEqual(stderr.filter((line) => line.includes("warning")), [], "no checkpoint was damaged")
       checkedResumes += 1
     }
@@ -198,11 +180,11 @@ describe("a damaged newest checkpoint is reported and the previous one used", ()
     // final model removed, then resumed.
     const results = await Promise.all(
       damages.map(async ([, damage], index) => {
-        const out = join(workdir, `damaged-${index}`)
-        await cp(join(workdir, "reference"), out, { recursive: true })
+        const out = inWorkdir(`damaged-${index}`)
+        await cp(inWorkdir("reference"), out, { recursive: true })
         await rm(join(out, "final"), { recursive: true })
         assert.equal(await latestCheckpointStep(out), STEPS)
-        await damage(join(out, "checkpoints", stepName(STEPS)))
+        await damage(join(out, "checkpoints", checkpointName(STEPS)))
         return out
       })
     )
@@ -212,9 +194,9 @@ describe("a damaged newest checkpoint is reported and the previous one used", ()
       assert.ok(Exit.isSuccess(result.exit), `${name}: ${result.stderr.join("\n")}`)
       const lines = result.stderr
       assert.equal(lines.length, 1, `${name}: one line on stderr: ${lines.join(" | ")}`)
-      assert.match(lines[0] ?? "", new RegExp(`^carl: warning: skipped a damaged checkpoint: ${escape(join(out, "checkpoints", stepName(STEPS)))}: `))
+      assert.match(lines[0] ?? "", new RegExp(`^carl: warning: skipped a damaged checkpoint: ${escape(join(out, "checkpoints", checkpointName(STEPS)))}: `))
       assert.match(lines[0] ?? "", problem)
-      assert.match(result.stdout.join("\n"), new RegExp(`resumed from .*${stepName(STEPS - EVERY)} at step ${STEPS - EVERY}/${STEPS}`), name)
+      assert.match(result.stdout.join("\n"), new RegExp(`resumed from .*${checkpointName(STEPS - EVERY)} at step ${STEPS - EVERY}/${STEPS}`), name)
       assert.ok((await finalWeights(out)).equals(referenceWeights), `${name}: final weights equal the uninterrupted run's`)
     }
   })
@@ -222,14 +204,14 @@ describe("a damaged newest checkpoint is reported and the previous one used", ()
 
 describe("a full disk during a checkpoint write", () => {
   test("ENOSPC writing the third checkpoint: one line naming the file, the second checkpoint and `latest` intact, --resume finishes", async () => {
-    const out = join(workdir, "full-disk")
+    const out = inWorkdir("full-disk")
     const failed = fullDisk
     assert.equal(failed.status, 1, failed.stderr)
     const lines = carlLines(failed.stderr)
     assert.equal(lines.length, 1, lines.join(" | "))
-    assert.match(lines[0] ?? "", new RegExp(`^carl: ${escape(join(out, "checkpoints", stepName(3 * EVERY), "weights.safetensors"))}: .*no space left on device`))
+    assert.match(lines[0] ?? "", new RegExp(`^carl: ${escape(join(out, "checkpoints", checkpointName(3 * EVERY), "weights.safetensors"))}: .*no space left on device`))
     assert.equal(await exists(join(out, "final")), false)
-    assert.deepEqual((await readdir(join(out, "checkpoints"))).sort(), ["latest", stepName(EVERY), stepName(2 * EVERY)], "nothing half-written is left")
+    assert.deepEqual((await readdir(join(out, "checkpoints"))).sort(), ["latest", checkpointName(EVERY), checkpointName(2 * EVERY)], "nothing half-written is left")
     assert.equal(await latestCheckpointStep(out), 2 * EVERY)
     const loaded = await Effect.runPromise(loadLatestCheckpoint(out))
     assert.equal(loaded.state.step, 2 * EVERY)
@@ -237,14 +219,14 @@ describe("a full disk during a checkpoint write", () => {
 
     const resumed = await resumeInProcess(out)
     assert.ok(Exit.isSuccess(resumed.exit), resumed.stderr.join("\n"))
-    assert.match(resumed.stdout.join("\n"), new RegExp(`resumed from .*${stepName(2 * EVERY)} at step ${2 * EVERY}/${STEPS}`))
+    assert.match(resumed.stdout.join("\n"), new RegExp(`resumed from .*${checkpointName(2 * EVERY)} at step ${2 * EVERY}/${STEPS}`))
     assert.ok((await finalWeights(out)).equals(referenceWeights), "final weights equal the uninterrupted run's")
   })
 })
 
 describe("SIGINT", () => {
   test("a SIGINT between steps: the step finishes, a checkpoint is written, the run stops; --resume ends equal", async () => {
-    const out = join(workdir, "sigint")
+    const out = inWorkdir("sigint")
     let signalled = false
     const stopped = await trainInProcess(run, out, {
       steps: STEPS,
@@ -263,19 +245,19 @@ describe("SIGINT", () => {
     assert.ok(match !== null, message)
     const step = Number(match[1])
     assert.ok(step >= 7 && step < STEPS, `stopped after step ${step}`)
-    assert.equal(match[2], join(out, "checkpoints", stepName(step)))
+    assert.equal(match[2], join(out, "checkpoints", checkpointName(step)))
     assert.equal(await latestCheckpointStep(out), step)
     assert.equal(await exists(join(out, "final")), false)
     const resumed = await resumeInProcess(out)
     assert.ok(Exit.isSuccess(resumed.exit), resumed.stderr.join("\n"))
-    assert.match(resumed.stdout.join("\n"), new RegExp(`resumed from .*${stepName(step)} at step ${step}/${STEPS}`))
+    assert.match(resumed.stdout.join("\n"), new RegExp(`resumed from .*${checkpointName(step)} at step ${step}/${STEPS}`))
     assert.ok((await finalWeights(out)).equals(referenceWeights), "final weights equal the uninterrupted run's")
   })
 })
 
 describe("atomic writes", () => {
   test("a write that fails half way (ENOSPC) leaves the old file whole and no temporary file behind", async () => {
-    const dir = join(workdir, "atomic")
+    const dir = inWorkdir("atomic")
     await cp(run.configFile, join(dir, "kept.json"), { recursive: true })
     const before = await readFile(join(dir, "kept.json"))
     process.env["CARL_TEST_FAULT"] = "enospc:kept.json:1"

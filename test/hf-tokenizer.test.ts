@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test"
 import { Tokenizer as UntypedTokenizer } from "@huggingface/tokenizers"
 import { Effect, Result } from "effect"
 import { loadTokenizer, TokenizerError, type HfTokenizer } from "../plugins/tokenizer/hf-tokenizer.ts"
+import { addedToken } from "./support/tiny-bert-dir.ts"
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url))
 const BERT_DIR = join(repoRoot, "..", "shared", "models", "bert-base-uncased-tokenizer")
@@ -130,16 +131,6 @@ const BPE_VOCAB = {
   "Ġlow": 14
 }
 const BPE_MERGES = ["l o", "lo w", "e r", "Ġ low"]
-
-const addedToken = (id: number, content: string) => ({
-  id,
-  content,
-  single_word: false,
-  lstrip: false,
-  rstrip: false,
-  normalized: false,
-  special: true
-})
 
 const tinyRobertaTokenizerJson = {
   version: "1.0",

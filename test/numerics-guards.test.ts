@@ -10,10 +10,9 @@
  * - a PGD perturbation that rounds away in float32 is reported once per run, however many steps.
  */
 import assert from "node:assert/strict"
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { readdir, readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { after, before, describe, test } from "node:test"
+import { before, describe, test } from "node:test"
 import * as tf from "@tensorflow/tfjs"
 import { Cause, Effect, Exit, Layer } from "effect"
 import { AdamW } from "../core/adamw.ts"
@@ -27,35 +26,21 @@ import { loadLatestCheckpoint, saveCheckpoint } from "../pipelines/train/checkpo
 import { loadTrainingData } from "../pipelines/train/load-training-data.ts"
 import { train } from "../pipelines/train/train.ts"
 import { tinyCarl } from "./support/tiny-carl.ts"
-import {
-  carlLines,
-  createTinyRun,
-  exists,
-  finalWeights,
-  latestCheckpointStep,
-  startCarl,
-  trainInProcess,
-  useCpuBackend,
-  type TinyRun
-} from "./support/tiny-run.ts"
+import { trainOptions, VA_COLUMNS } from "./support/run-options.ts"
+import { temporaryFolder } from "./support/temp-folder.ts"
+import { carlLines, checkpointName, createTinyRun, exists, finalWeights, latestCheckpointStep, startCarl, trainInProcess, useCpuBackend, type TinyRun } from "./support/tiny-run.ts"
 
-let workdir = ""
+const inWorkdir = temporaryFolder("carl-numerics-")
 let run: TinyRun
 
 before(async () => {
-  workdir = await mkdtemp(join(tmpdir(), "carl-numerics-"))
   await useCpuBackend()
-  run = await createTinyRun(workdir)
-})
-
-after(async () => {
-  await rm(workdir, { recursive: true, force: true })
+  run = await createTinyRun(inWorkdir())
 })
 
 const failureMessage = (exit: Exit.Exit<unknown, unknown>): string =>
   Exit.isFailure(exit) ? (Cause.squash(exit.cause) as Error).message : "(it succeeded)"
 
-const stepName = (step: number) => `step-${String(step).padStart(6, "0")}`
 
 describe("labels", () => {
   const cases: ReadonlyArray<readonly [string, string, string]> = [
@@ -65,34 +50,29 @@ describe("labels", () => {
   ]
   for (const [name, content, where] of cases) {
     test(`${where}: a non-finite label is an error naming the file and line`, async () => {
-      const file = join(workdir, name)
+      const file = inWorkdir(name)
       await writeFile(file, content)
       const exit = await Effect.runPromiseExit(
-        loadTrainingData([{ file, textColumn: "text", valenceColumn: "v", arousalColumn: "a", scale: { min: 1, max: 5 } }], { seed: 1, skipBadRows: false })
+        loadTrainingData([{ file, ...VA_COLUMNS }], { seed: 1, skipBadRows: false })
       )
-      assert.match(failureMessage(exit), new RegExp(`^${join(workdir, where).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: .*finite`))
+      assert.match(failureMessage(exit), new RegExp(`^${inWorkdir(where).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: .*finite`))
     })
   }
 
   test("labels given in code are checked before the first step, and nothing is written", async () => {
     const example = { text: "the game was great", valence: 0.5, arousal: 0.1 }
-    const out = join(workdir, "bad-labels")
+    const out = inWorkdir("bad-labels")
     const exit = await Effect.runPromiseExit(
       Effect.scoped(
-        train(defaultConfig(), {
-          model: run.modelDir,
-          data: { train: [example, { ...example, valence: Number.NaN }], dev: [], test: [], sources: [] },
-          out,
-          variant: "carl",
-          steps: 1,
-          checkpointEvery: 0,
-          evalEvery: 0,
-          resume: false,
-          progress: "off",
-          clipGradientNorm: undefined,
-          offline: true,
-          evalTrainLimit: 10
-        })
+        train(
+          defaultConfig(),
+          trainOptions({
+            model: run.modelDir,
+            data: { train: [example, { ...example, valence: Number.NaN }], dev: [], test: [], sources: [] },
+            out,
+            evalTrainLimit: 10
+          })
+        )
       ).pipe(Effect.provide(Layer.mergeAll(Backend.layer("cpu"), Rng.layer(1))))
     )
     assert.equal(failureMessage(exit), "training data: train[1]: valence is NaN, not a finite number")
@@ -156,7 +136,7 @@ describe("a step that is not finite changes nothing", () => {
 
 describe("a diverging run", () => {
   test("lr 1e3 through the CLI: exit 1, one line; the failing checkpoint set aside, `latest` on the last good one, all finite; --resume replays it", async () => {
-    const out = join(workdir, "diverging")
+    const out = inWorkdir("diverging")
     const options = { steps: 20, checkpointEvery: 1, lr: 1e3 }
     const result = await startCarl(run.args(out, options)).finished
     assert.equal(result.status, 1, result.stderr)
@@ -166,9 +146,9 @@ describe("a diverging run", () => {
     assert.ok(match !== null, errors[0])
     const [, failedStep, good, asideStep, aside] = match
     const step = Number(failedStep)
-    assert.equal(good, join(out, "checkpoints", stepName(step - 2)))
+    assert.equal(good, join(out, "checkpoints", checkpointName(step - 2)))
     assert.equal(Number(asideStep), step - 1)
-    assert.equal(aside, join(out, "checkpoints", `diverged-${stepName(step - 1)}`))
+    assert.equal(aside, join(out, "checkpoints", `diverged-${checkpointName(step - 1)}`))
     assert.equal(await latestCheckpointStep(out), step - 2)
     assert.equal(await exists(join(out, "final")), false)
     const objectives = (await readFile(join(out, "metrics.jsonl"), "utf8"))
@@ -182,24 +162,24 @@ describe("a diverging run", () => {
 
     // The same options again from the last good checkpoint: the same steps, the same stop.
     const again = await trainInProcess(run, out, { ...options, resume: true })
-    assert.match(again.stdout.join("\n"), new RegExp(`resumed from .*${stepName(step - 2)} at step ${step - 2}/20`))
+    assert.match(again.stdout.join("\n"), new RegExp(`resumed from .*${checkpointName(step - 2)} at step ${step - 2}/20`))
     assert.match(failureMessage(again.exit), new RegExp(`^step ${step}: non-finite gradientNorm NaN`))
   })
 
   test("a NaN gradient at step 7: stops, keeps step 5, sets step 6 aside; --resume then ends equal to an uninterrupted run", async () => {
     const options = { steps: 10, checkpointEvery: 1 }
-    const reference = join(workdir, "nan-reference")
+    const reference = inWorkdir("nan-reference")
     const uninterrupted = await trainInProcess(run, reference, { ...options, resume: false })
     assert.ok(Exit.isSuccess(uninterrupted.exit), failureMessage(uninterrupted.exit))
 
-    const out = join(workdir, "nan-gradient")
+    const out = inWorkdir("nan-gradient")
     process.env["CARL_TEST_FAULT"] = "nan-gradient:7"
     const stopped = await trainInProcess(run, out, { ...options, resume: false }).finally(() => delete process.env["CARL_TEST_FAULT"])
     assert.match(
       failureMessage(stopped.exit),
-      new RegExp(`^step 7: non-finite gradientNorm NaN; .*last good checkpoint ${join(out, "checkpoints", stepName(5))} .*set aside as ${join(out, "checkpoints", "diverged-step-000006")}$`)
+      new RegExp(`^step 7: non-finite gradientNorm NaN; .*last good checkpoint ${join(out, "checkpoints", checkpointName(5))} .*set aside as ${join(out, "checkpoints", "diverged-step-000006")}$`)
     )
-    assert.deepEqual((await readdir(join(out, "checkpoints"))).sort(), ["diverged-step-000006", "latest", stepName(5)])
+    assert.deepEqual((await readdir(join(out, "checkpoints"))).sort(), ["diverged-step-000006", "latest", checkpointName(5)])
 
     const resumed = await trainInProcess(run, out, { ...options, resume: true })
     assert.ok(Exit.isSuccess(resumed.exit), failureMessage(resumed.exit))
@@ -208,14 +188,14 @@ describe("a diverging run", () => {
   })
 
   test("a checkpoint is never written with NaN or ±Inf weights; the previous one stays `latest`", async () => {
-    const out = join(workdir, "non-finite-weights")
+    const out = inWorkdir("non-finite-weights")
     const set = ParameterSet.fromTensors([["w", tf.tensor1d([1, 2, 3])]], { trainable: true })
     const optimizer = new AdamW()
     await Effect.runPromise(saveCheckpoint(out, 1, [["head", set]], optimizer, {}))
     set.get("w").assign(tf.tensor1d([1, Number.POSITIVE_INFINITY, 3]))
     const exit = await Effect.runPromiseExit(saveCheckpoint(out, 2, [["head", set]], optimizer, {}))
-    assert.equal(failureMessage(exit), `${join(out, "checkpoints", stepName(2))}: not written: weights.head.w holds Infinity (the run diverged); the previous checkpoint is kept`)
-    assert.deepEqual((await readdir(join(out, "checkpoints"))).sort(), ["latest", stepName(1)])
+    assert.equal(failureMessage(exit), `${join(out, "checkpoints", checkpointName(2))}: not written: weights.head.w holds Infinity (the run diverged); the previous checkpoint is kept`)
+    assert.deepEqual((await readdir(join(out, "checkpoints"))).sort(), ["latest", checkpointName(1)])
     assert.equal(await latestCheckpointStep(out), 1)
     set.dispose()
     optimizer.dispose()
@@ -226,7 +206,7 @@ describe("a PGD perturbation that rounds away in float32", () => {
   const pgdWarnings = (lines: ReadonlyArray<string>) => lines.filter((line) => line.includes("PGD perturbation"))
 
   test("ε = 1e-12 vanishes at every one of 6 steps and is reported once, on stderr", async () => {
-    const out = join(workdir, "pgd-vanishes")
+    const out = inWorkdir("pgd-vanishes")
     const result = await trainInProcess(run, out, { steps: 6, checkpointEvery: 0, resume: false, config: { pgd: { epsilon: 1e-12 } } })
     assert.ok(Exit.isSuccess(result.exit), failureMessage(result.exit))
     const norms = (await readFile(join(out, "metrics.jsonl"), "utf8"))
@@ -241,7 +221,7 @@ describe("a PGD perturbation that rounds away in float32", () => {
   })
 
   test("the paper's ε = 5e-9 on the same model is realised, and nothing is reported", async () => {
-    const out = join(workdir, "pgd-realised")
+    const out = inWorkdir("pgd-realised")
     const result = await trainInProcess(run, out, { steps: 6, checkpointEvery: 0, resume: false })
     assert.ok(Exit.isSuccess(result.exit), failureMessage(result.exit))
     assert.deepEqual(pgdWarnings([...result.stderr, ...result.stdout]), [])

@@ -20,11 +20,12 @@ import { AdamW } from "../../core/adamw.ts"
 import { fileSystemProblem, writeFileAtomic } from "../../core/atomic-file.ts"
 import { Backend } from "../../core/backend.ts"
 import type { CarlConfig } from "../../core/config.ts"
+import { problemText } from "../../core/errors.ts"
 import { carlSchedule, learningRateAt } from "../../core/lr-schedule.ts"
 import { SeededRandom } from "../../core/random.ts"
 import { trainStep, type StepReport } from "../../core/train-step.ts"
 import { loadTextEncoder, type TextEncoder } from "../../plugins/encoder/load-text-encoder.ts"
-import { isImprovement, type EvaluationResult } from "../../plugins/evaluators/evaluator.ts"
+import { isImprovement, type EvaluationResult, type Evaluator } from "../../plugins/evaluators/evaluator.ts"
 import { vaRegressionEvaluator } from "../../plugins/evaluators/va-regression.ts"
 import { momentumAt } from "../../plugins/momentum/index.ts"
 import { carlGraph, createCarlModel, disposeCarlModel, graphParameterSets, type CarlVariant, type CustomGraph } from "../carl-graph.ts"
@@ -81,6 +82,16 @@ export class InvalidExample extends Schema.TaggedError<InvalidExample>()("Invali
 }) {
   override get message(): string {
     return `training data: ${this.split}[${this.index}]: ${this.problem}`
+  }
+}
+
+/** An evaluation of the model that could not be computed (e.g. a diverged model's embeddings), named. */
+export class EvaluationFailed extends Schema.TaggedError<EvaluationFailed>()("EvaluationFailed", {
+  evaluation: Schema.String,
+  problem: Schema.String
+}) {
+  override get message(): string {
+    return `evaluation ${this.evaluation}: ${this.problem}`
   }
 }
 
@@ -273,6 +284,12 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
     evaluation: toVaSplit(options.data.test),
     evaluationName: "test"
   })
+  /** An evaluator's run, its failure (a thrown error) a tagged one naming it. */
+  const evaluate = (evaluator: Evaluator) =>
+    Effect.try({
+      try: () => evaluator.evaluate(text, evalOptions),
+      catch: (error) => new EvaluationFailed({ evaluation: evaluator.name, problem: problemText(error) })
+    })
   const canEvaluate = options.data.dev.length >= 3 && options.data.test.length >= 3 && evalTrain.length >= 3
   const metricsFile = join(options.out, "metrics.jsonl")
 
@@ -333,7 +350,7 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
     )
     yield* writeRunFile(metricsFile, () => writeFile(metricsFile, ""))
     if (canEvaluate) {
-      before = testEvaluator.evaluate(text, evalOptions)
+      before = yield* evaluate(testEvaluator)
       yield* writeJsonLine(metricsFile, { step: 0, evaluation: testEvaluator.name, ...before.metrics })
     }
   }
@@ -418,7 +435,7 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
         secondsLeft: (elapsed / (report.step - startStep)) * (totalSteps - report.step)
       })
       if (options.evalEvery > 0 && canEvaluate && report.step % options.evalEvery === 0) {
-        const result = devEvaluator.evaluate(text, evalOptions)
+        const result = yield* evaluate(devEvaluator)
         yield* writeJsonLine(metricsFile, { step: report.step, evaluation: devEvaluator.name, ...result.metrics })
         if (isImprovement(devEvaluator, result.primary, best?.value)) {
           best = { step: report.step, value: result.primary }
@@ -437,7 +454,7 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
   const finalModel = join(options.out, "final")
   yield* saveCheckpoint(options.out, totalSteps, sets, optimizer, runState())
   yield* text.save(finalModel)
-  const after = canEvaluate ? testEvaluator.evaluate(text, evalOptions) : undefined
+  const after = canEvaluate ? yield* evaluate(testEvaluator) : undefined
   if (after !== undefined) yield* writeJsonLine(metricsFile, { step: totalSteps, evaluation: testEvaluator.name, ...after.metrics })
   return { steps: totalSteps, before, after, finalModel, best } satisfies TrainSummary
 })

@@ -3,6 +3,7 @@
  * ridge regression fitted on the train split, its λ chosen on dev, scored on the evaluation
  * split by Pearson r, Spearman ρ and MAE on labels in [−1, 1].
  */
+import { problemText } from "../../core/errors.ts"
 import { fitRidgePath, predictRidge } from "../../core/ridge-regression.ts"
 import { meanAbsoluteError, pearson, spearman } from "../../core/statistics.ts"
 import { embedTexts } from "../../pipelines/embed.ts"
@@ -15,6 +16,19 @@ export interface VaSplit {
 }
 
 export const RIDGE_LAMBDAS: ReadonlyArray<number> = [1e-3, 1e-2, 1e-1, 1, 10, 100, 1000]
+
+/**
+ * Embeddings no regression can be fitted on (a diverged model's) are named as such: fitRidge
+ * alone would only say that its normal equations are not positive definite.
+ */
+const checkFinite = (vectors: ReadonlyArray<ArrayLike<number>>, split: string): void => {
+  for (const [row, vector] of vectors.entries()) {
+    for (let i = 0; i < vector.length; i++) {
+      const value = vector[i] ?? Number.NaN
+      if (!Number.isFinite(value)) throw new Error(`the ${split} embeddings are not finite (sentence ${row} holds ${value}): the model has diverged`)
+    }
+  }
+}
 
 /** Fits on `train`, picks λ by dev Pearson, reports on `evaluation` (dev itself during training). */
 export const vaRegressionEvaluator = (splits: {
@@ -31,9 +45,18 @@ export const vaRegressionEvaluator = (splits: {
     const trainX = embed(splits.train)
     const devX = embed(splits.dev)
     const evaluationX = splits.evaluation === splits.dev ? devX : embed(splits.evaluation)
+    checkFinite(trainX, "train")
+    checkFinite(devX, "dev")
+    checkFinite(evaluationX, splits.evaluationName)
     const metrics: Record<string, number> = {}
     for (const dimension of ["valence", "arousal"] as const) {
-      const models = fitRidgePath(trainX, splits.train[dimension], RIDGE_LAMBDAS)
+      const models = (() => {
+        try {
+          return fitRidgePath(trainX, splits.train[dimension], RIDGE_LAMBDAS)
+        } catch (error) {
+          throw new Error(`${dimension}: the train embeddings are degenerate: ${problemText(error)}`)
+        }
+      })()
       const devScores = models.map((candidate) => pearson(predictRidge(candidate, devX), splits.dev[dimension]))
       const bestIndex = devScores.reduce((best, score, i) => (score > (devScores[best] ?? -Infinity) ? i : best), 0)
       const chosen = models[bestIndex]

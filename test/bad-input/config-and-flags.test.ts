@@ -5,26 +5,11 @@
  * CLI: each ends in one "carl: " line naming the flag, exit 1, and nothing written.
  */
 import assert from "node:assert/strict"
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { after, before, describe, test } from "node:test"
+import { before, describe, test } from "node:test"
 import { loadConfig } from "../../core/config-file.ts"
-import {
-  ABSENT,
-  assertCleanCliFailure,
-  assertTreeUnchanged,
-  binaryGarbage,
-  expectTaggedFailure,
-  FOLDER,
-  runCli,
-  snapshotTree,
-  startEarly,
-  SYMLINK_LOOP,
-  TEN_MB_LINE,
-  writeBadFile,
-  type BadFile
-} from "../support/run-cli.ts"
+import { ABSENT, binaryGarbage, expectCleanCliFailure, expectTaggedFailure, FOLDER, startEarly, SYMLINK_LOOP, TEN_MB_LINE, writeBadFile, type BadFile } from "../support/run-cli.ts"
+import { temporaryFolder } from "../support/temp-folder.ts"
 
 interface ConfigCase {
   readonly name: string
@@ -64,26 +49,12 @@ const CASES: ReadonlyArray<ConfigCase> = [
   { name: "no such file", content: ABSENT, problem: ["cannot read the file (ENOENT)"] }
 ]
 
-let root = ""
-let flagsThroughCli: Array<() => Promise<void>> = []
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), "carl-bad-config-"))
-  // Two at a time beside the in-process cases: each CLI start is CPU-bound module loading.
-  const first = FLAG_CASES.slice(0, 2).map((flagCase, index) => startEarly(() => runFlagCase(flagCase, index)))
-  const rest = FLAG_CASES.slice(2).map((flagCase, index) => startEarly(async () => {
-    await first[index]?.().catch(() => undefined)
-    await runFlagCase(flagCase, index + 2)
-  }))
-  flagsThroughCli = [...first, ...rest]
-})
-after(async () => {
-  await rm(root, { recursive: true, force: true })
-})
+const inRoot = temporaryFolder("carl-bad-config-")
 
 describe("--config: each malformed file is one ConfigError naming it and the field", () => {
   CASES.forEach((badCase, index) => {
     test(badCase.name, async () => {
-      const file = join(root, `case-${index}`, "config.json")
+      const file = inRoot(`case-${index}`, "config.json")
       await writeBadFile(file, badCase.content)
       const failure = await expectTaggedFailure(loadConfig(file, badCase.flags ?? {}), [file, ...badCase.problem])
       assert.equal(failure.tag, "ConfigError")
@@ -113,17 +84,26 @@ const FLAG_CASES: ReadonlyArray<FlagCase> = [
 
 /** The CLI on one case: one line naming the flag, exit 1, nothing written. */
 const runFlagCase = async (flagCase: FlagCase, index: number) => {
-  const dir = join(root, `flags-${index}`)
+  const dir = inRoot(`flags-${index}`)
   await writeBadFile(join(dir, "va.csv"), "text,v,a\nhi,3,3\nyo,2,2\n")
   await writeBadFile(join(dir, "in.txt"), "hello\n")
   await writeBadFile(join(dir, "config.json"), '{\n"seed":\n\n x}')
   const fill = (text: string) => text.replaceAll("{dir}", dir)
-  const snapshot = await snapshotTree(dir)
-  const run = await runCli(flagCase.args.map(fill))
-  const line = assertCleanCliFailure(run, flagCase.mentions.map((mention) => (typeof mention === "string" ? fill(mention) : mention)))
+  const mentions = flagCase.mentions.map((mention) => (typeof mention === "string" ? fill(mention) : mention))
+  const { run, line } = await expectCleanCliFailure(dir, flagCase.args.map(fill), mentions)
   assert.equal(run.status, 1, line)
-  assertTreeUnchanged(snapshot, await snapshotTree(dir))
 }
+
+let flagsThroughCli: Array<() => Promise<void>> = []
+before(() => {
+  // Two at a time beside the in-process cases: each CLI start is CPU-bound module loading.
+  const first = FLAG_CASES.slice(0, 2).map((flagCase, index) => startEarly(() => runFlagCase(flagCase, index)))
+  const rest = FLAG_CASES.slice(2).map((flagCase, index) => startEarly(async () => {
+    await first[index]?.().catch(() => undefined)
+    await runFlagCase(flagCase, index + 2)
+  }))
+  flagsThroughCli = [...first, ...rest]
+})
 
 describe("flags, through the CLI", () => {
   FLAG_CASES.forEach((flagCase, index) => {

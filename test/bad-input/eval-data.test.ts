@@ -7,31 +7,14 @@
  * archive has its own file (imdb-tar.test.ts).
  */
 import assert from "node:assert/strict"
-import { cp, mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { after, before, describe, test } from "node:test"
+import { before, describe, test } from "node:test"
 import { evalCommand, type EvalTask } from "../../pipelines/eval/eval-command.ts"
 import { asCommand } from "../support/as-command.ts"
-import {
-  ABSENT,
-  assertCleanCliFailure,
-  assertTreeUnchanged,
-  binaryGarbage,
-  expectTaggedFailure,
-  FOLDER,
-  runCli,
-  snapshotTree,
-  startEarly,
-  SYMLINK_LOOP,
-  TEN_MB_LINE,
-  writeBadFile,
-  type BadFile
-} from "../support/run-cli.ts"
-import { EKMAN_MAPPING, EMOTIONS, writeTinyEvalData } from "../support/tiny-eval-data.ts"
-
-const bytes = (...parts: ReadonlyArray<string | ReadonlyArray<number>>): Buffer =>
-  Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part) : Buffer.from(part))))
+import { ABSENT, binaryGarbage, bytes, expectCleanCliFailure, expectCleanFailure, FOLDER, startEarly, SYMLINK_LOOP, TEN_MB_LINE, type BadFile } from "../support/run-cli.ts"
+import { evalCommandOptions } from "../support/run-options.ts"
+import { temporaryFolder } from "../support/temp-folder.ts"
+import { damagedEvalData, EKMAN_MAPPING, EMOTIONS, writeTinyEvalData } from "../support/tiny-eval-data.ts"
 
 interface EvalCase {
   readonly name: string
@@ -109,27 +92,15 @@ const CASES: ReadonlyArray<EvalCase> = [
   { name: "EmoBank: a label off the scale", task: "va", file: "emobank/emobank.csv", content: "id,split,V,A,D,text\na,train,3,9.5,3,hi\n", problem: ["emobank.csv:2: field 'A': 9.5 is outside the scale 1–5"] }
 ]
 
-let root = ""
-let base = ""
+const inRoot = temporaryFolder("carl-bad-eval-")
 let goEmotionsThroughCli: () => Promise<void>
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), "carl-bad-eval-"))
-  base = join(root, "base")
-  await writeTinyEvalData(base)
+  await writeTinyEvalData(inRoot("base"))
   goEmotionsThroughCli = startEarly(() => cliCase("GoEmotions: a label id past the emotions"))
-})
-after(async () => {
-  await rm(root, { recursive: true, force: true })
 })
 
 /** A copy of the valid data folder with the case's damage, in a folder of its own. */
-const setUp = async (label: string, badCase: EvalCase) => {
-  const dir = join(root, label)
-  const dataDir = join(dir, "data")
-  await cp(base, dataDir, { recursive: true })
-  await writeBadFile(join(dataDir, badCase.file), badCase.content)
-  return { dir, dataDir, out: join(dir, "out", "results.json"), cacheDir: join(dir, "cache"), model: join(dir, "no-model") }
-}
+const setUp = (label: string, badCase: EvalCase) => damagedEvalData(inRoot("base"), inRoot(label), badCase.file, badCase.content)
 
 const mentionsOf = (badCase: EvalCase, dataDir: string): ReadonlyArray<string | RegExp> =>
   badCase.names === "data-dir" ? [dataDir, ...badCase.problem] : [join(dataDir, badCase.file), ...badCase.problem]
@@ -139,38 +110,18 @@ const cliCase = async (name: string) => {
   const badCase = CASES.find((candidate) => candidate.name === name)
   assert.ok(badCase !== undefined, name)
   const { dir, dataDir, out, cacheDir, model } = await setUp(`cli-${CASES.indexOf(badCase)}`, badCase)
-  const snapshot = await snapshotTree(dir)
-  const run = await runCli(["eval", "--backend", "cpu", "--model", model, "--tasks", badCase.task, "--data-dir", dataDir, "--out", out, "--cache-dir", cacheDir])
-  assertCleanCliFailure(run, mentionsOf(badCase, dataDir))
-  assertTreeUnchanged(snapshot, await snapshotTree(dir))
+  const args = ["eval", "--backend", "cpu", "--model", model, "--tasks", badCase.task, "--data-dir", dataDir, "--out", out, "--cache-dir", cacheDir]
+  await expectCleanCliFailure(dir, args, mentionsOf(badCase, dataDir))
 }
 
 describe("evaluation data: each malformed file is one tagged error naming it, and nothing is written", () => {
   CASES.forEach((badCase, index) => {
     test(badCase.name, async () => {
       const { dir, dataDir, out, cacheDir, model } = await setUp(`case-${index}`, badCase)
-      const snapshot = await snapshotTree(dir)
-      const failure = await expectTaggedFailure(
-        asCommand(
-          evalCommand({
-            // Never loaded: the data fails first.
-            models: [model],
-            tasks: [badCase.task],
-            dataDir,
-            out,
-            seed: 1,
-            pooling: "cls",
-            batchSize: 8,
-            maxLength: 32,
-            cacheDir,
-            offline: true,
-            workers: 1
-          })
-        ),
-        mentionsOf(badCase, dataDir)
-      )
+      // The model is never loaded: the data fails first.
+      const program = asCommand(evalCommand(evalCommandOptions({ models: [model], tasks: [badCase.task], dataDir, out, cacheDir })))
+      const failure = await expectCleanFailure(dir, program, mentionsOf(badCase, dataDir))
       assert.ok(["DataError", "EvalError"].includes(failure.tag), failure.tag)
-      assertTreeUnchanged(snapshot, await snapshotTree(dir))
     })
   })
 })

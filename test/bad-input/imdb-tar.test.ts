@@ -6,27 +6,16 @@
  * it was and put nothing where an escaping entry points.
  */
 import assert from "node:assert/strict"
-import { cp, mkdtemp, rm, stat } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { stat } from "node:fs/promises"
 import { join } from "node:path"
-import { after, before, describe, test } from "node:test"
+import { before, describe, test } from "node:test"
 import { gzipSync } from "node:zlib"
 import { evalCommand } from "../../pipelines/eval/eval-command.ts"
 import { asCommand } from "../support/as-command.ts"
-import {
-  assertCleanCliFailure,
-  assertTreeUnchanged,
-  binaryGarbage,
-  expectTaggedFailure,
-  FOLDER,
-  runCli,
-  snapshotTree,
-  startEarly,
-  SYMLINK_LOOP,
-  writeBadFile,
-  type BadFile
-} from "../support/run-cli.ts"
-import { tarEntry, tarHeader, writeTinyEvalData } from "../support/tiny-eval-data.ts"
+import { binaryGarbage, expectCleanCliFailure, expectCleanFailure, FOLDER, startEarly, SYMLINK_LOOP, type BadFile } from "../support/run-cli.ts"
+import { evalCommandOptions } from "../support/run-options.ts"
+import { temporaryFolder } from "../support/temp-folder.ts"
+import { damagedEvalData, tarEntry, tarHeader, writeTinyEvalData } from "../support/tiny-eval-data.ts"
 
 const IMDB = "imdb/aclImdb_train_test_text.tar.gz"
 const END = Buffer.alloc(1024)
@@ -134,35 +123,21 @@ const CASES: ReadonlyArray<ImdbCase> = [
   { name: "a folder", content: () => FOLDER, problem: ["is a folder, not a file"] }
 ]
 
-let root = ""
-let base = ""
+const inRoot = temporaryFolder("carl-bad-imdb-")
 let escapeThroughCli: () => Promise<void>
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), "carl-bad-imdb-"))
-  base = join(root, "base")
-  await writeTinyEvalData(base)
+  await writeTinyEvalData(inRoot("base"))
   escapeThroughCli = startEarly(async () => {
     const badCase = CASES[0]
     assert.ok(badCase?.target !== undefined)
     const { dir, dataDir, out, cacheDir, model } = await setUp("cli-0", badCase)
-    const snapshot = await snapshotTree(dir)
-    const run = await runCli(["eval", "--backend", "cpu", "--model", model, "--tasks", "imdb", "--max-examples", "2", "--data-dir", dataDir, "--out", out, "--cache-dir", cacheDir])
-    assertCleanCliFailure(run, [join(dataDir, IMDB), `entry "../x": the path is absolute or climbs out with '..'`])
-    assertTreeUnchanged(snapshot, await snapshotTree(dir))
+    const args = ["eval", "--backend", "cpu", "--model", model, "--tasks", "imdb", "--max-examples", "2", "--data-dir", dataDir, "--out", out, "--cache-dir", cacheDir]
+    await expectCleanCliFailure(dir, args, [join(dataDir, IMDB), `entry "../x": the path is absolute or climbs out with '..'`])
     await absent(badCase.target(dir))
   })
 })
-after(async () => {
-  await rm(root, { recursive: true, force: true })
-})
 
-const setUp = async (label: string, badCase: ImdbCase) => {
-  const dir = join(root, label)
-  const dataDir = join(dir, "data")
-  await cp(base, dataDir, { recursive: true })
-  await writeBadFile(join(dataDir, IMDB), badCase.content(dir))
-  return { dir, dataDir, out: join(dir, "out", "results.json"), cacheDir: join(dir, "cache"), model: join(dir, "no-model") }
-}
+const setUp = (label: string, badCase: ImdbCase) => damagedEvalData(inRoot("base"), inRoot(label), IMDB, badCase.content(inRoot(label)))
 
 const absent = async (path: string) => {
   await assert.rejects(stat(path), { code: "ENOENT" }, `${path} was written`)
@@ -172,15 +147,9 @@ describe("IMDB archive: each bad archive is one tagged error naming it; nothing 
   CASES.forEach((badCase, index) => {
     test(badCase.name, async () => {
       const { dir, dataDir, out, cacheDir, model } = await setUp(`case-${index}`, badCase)
-      const snapshot = await snapshotTree(dir)
-      const failure = await expectTaggedFailure(
-        asCommand(
-          evalCommand({ models: [model], tasks: ["imdb"], dataDir, out, seed: 1, maxExamples: 2, pooling: "cls", batchSize: 8, maxLength: 32, cacheDir, offline: true, workers: 1 })
-        ),
-        [join(dataDir, IMDB), ...badCase.problem]
-      )
+      const program = asCommand(evalCommand(evalCommandOptions({ models: [model], tasks: ["imdb"], dataDir, out, maxExamples: 2, cacheDir })))
+      const failure = await expectCleanFailure(dir, program, [join(dataDir, IMDB), ...badCase.problem])
       assert.ok(["DataError", "EvalError"].includes(failure.tag), failure.tag)
-      assertTreeUnchanged(snapshot, await snapshotTree(dir))
       if (badCase.target !== undefined) await absent(badCase.target(dir))
     })
   })

@@ -7,10 +7,9 @@
  * and trainCommand, and a few through the CLI.
  */
 import assert from "node:assert/strict"
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { after, before, describe, test } from "node:test"
+import { before, describe, test } from "node:test"
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
 import { defaultConfig } from "../../core/config.ts"
@@ -18,20 +17,9 @@ import { embedCommand } from "../../pipelines/embed-command.ts"
 import { evalCommand } from "../../pipelines/eval/eval-command.ts"
 import { trainCommand } from "../../pipelines/train/train-command.ts"
 import { asCommand } from "../support/as-command.ts"
-import {
-  ABSENT,
-  assertCleanCliFailure,
-  assertTreeUnchanged,
-  binaryGarbage,
-  expectTaggedFailure,
-  FOLDER,
-  runCli,
-  snapshotTree,
-  startEarly,
-  SYMLINK_LOOP,
-  writeBadFile,
-  type BadFile
-} from "../support/run-cli.ts"
+import { ABSENT, binaryGarbage, bytes, expectCleanCliFailure, expectCleanFailure, FOLDER, startEarly, SYMLINK_LOOP, writeBadFile, type BadFile } from "../support/run-cli.ts"
+import { evalCommandOptions, trainCommandOptions, VA_COLUMNS } from "../support/run-options.ts"
+import { temporaryFolder } from "../support/temp-folder.ts"
 import { tinyTokenizerJson, TINY_BERT_DIR_CONFIG, writeTinyBertDir } from "../support/tiny-bert-dir.ts"
 import { writeTinyEvalData } from "../support/tiny-eval-data.ts"
 
@@ -43,9 +31,6 @@ interface Valid {
   readonly tokenizer: Json
   readonly weights: Buffer
 }
-
-const bytes = (...parts: ReadonlyArray<string | ReadonlyArray<number>>): Buffer =>
-  Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part) : Buffer.from(part))))
 
 /** A safetensors file: the 8-byte length, the header as given, then the data. */
 const safetensors = (header: string | Buffer | Json, data: Buffer = Buffer.alloc(0), length?: bigint): Buffer => {
@@ -181,15 +166,14 @@ function withVocabId(tokenizer: Json, token: string, id: unknown): Json {
   return { ...tokenizer, model: { ...model, vocab: { ...(model["vocab"] as Json), [token]: id } } }
 }
 
-let root = ""
+const inRoot = temporaryFolder("carl-bad-model-")
 let base = ""
 let valid: Valid
 let input = ""
 let hugeTensorThroughCli: () => Promise<void>
 before(async () => {
   await tf.setBackend("cpu")
-  root = await mkdtemp(join(tmpdir(), "carl-bad-model-"))
-  base = join(root, "base")
+  base = inRoot("base")
   await writeTinyBertDir(base)
   valid = {
     config: JSON.parse(await readFile(join(base, "config.json"), "utf8")) as Json,
@@ -197,25 +181,19 @@ before(async () => {
     weights: await readFile(join(base, "model.safetensors"))
   }
   assert.equal(valid.config["vocab_size"], TINY_BERT_DIR_CONFIG.vocabSize)
-  input = join(root, "input.txt")
+  input = inRoot("input.txt")
   await writeFile(input, "i love this movie!\nawful\n")
   hugeTensorThroughCli = startEarly(async () => {
     const badCase = CASES.find((candidate) => candidate.name === "a tensor claiming 10^15 bytes")
     assert.ok(badCase !== undefined)
     const { dir, model, target, output } = await setUp("cli-huge", badCase)
-    const snapshot = await snapshotTree(dir)
-    const run = await runCli(["embed", "--backend", "cpu", "--model", model, "--input", input, "--output", output])
-    assertCleanCliFailure(run, mentionsOf(badCase, model, target))
-    assertTreeUnchanged(snapshot, await snapshotTree(dir))
+    await expectCleanCliFailure(dir, ["embed", "--backend", "cpu", "--model", model, "--input", input, "--output", output], mentionsOf(badCase, model, target))
   })
-})
-after(async () => {
-  await rm(root, { recursive: true, force: true })
 })
 
 /** A copy of the valid folder with the case's damage, and where its output would go. */
 const setUp = async (label: string, badCase: ModelCase) => {
-  const dir = join(root, label)
+  const dir = inRoot(label)
   const model = join(dir, "model")
   await cp(base, model, { recursive: true })
   if (badCase.sharded === true) await rm(join(model, "model.safetensors"))
@@ -232,7 +210,7 @@ const embedIn = (model: string, output: string) =>
 
 describe("model folders: each malformed file is one tagged error naming it (carl embed)", () => {
   test("the valid folder embeds (the cases below differ from it in one file)", async () => {
-    const output = join(root, "valid-vectors.jsonl")
+    const output = inRoot("valid-vectors.jsonl")
     await Effect.runPromise(embedIn(base, output))
     assert.equal((await readFile(output, "utf8")).trim().split("\n").length, 2)
   })
@@ -240,13 +218,11 @@ describe("model folders: each malformed file is one tagged error naming it (carl
   CASES.forEach((badCase, index) => {
     test(badCase.name, async () => {
       const { dir, model, target, output } = await setUp(`case-${index}`, badCase)
-      const snapshot = await snapshotTree(dir)
       const tensors = tf.memory().numTensors
       const heap = process.memoryUsage().arrayBuffers
-      await expectTaggedFailure(embedIn(model, output), mentionsOf(badCase, model, target))
+      await expectCleanFailure(dir, embedIn(model, output), mentionsOf(badCase, model, target))
       assert.equal(tf.memory().numTensors, tensors, "a failed load leaves no tensors behind")
       assert.ok(process.memoryUsage().arrayBuffers - heap < 64 * 2 ** 20, "no large allocation for what a header claims")
-      assertTreeUnchanged(snapshot, await snapshotTree(dir))
     })
   })
 })
@@ -261,17 +237,16 @@ describe("carl embed --input: a text file that is not one fails naming it, and w
   ]
   INPUTS.forEach(([name, content, problem], index) => {
     test(name, async () => {
-      const dir = join(root, `input-${index}`)
+      const dir = inRoot(`input-${index}`)
       const file = join(dir, "input.txt")
       await writeBadFile(file, content)
       await mkdir(join(dir, "out"))
-      const snapshot = await snapshotTree(dir)
-      const failure = await expectTaggedFailure(
+      const failure = await expectCleanFailure(
+        dir,
         asCommand(embedCommand({ model: base, input: file, output: join(dir, "out", "vectors.jsonl"), pooling: "cls", batchSize: 8, maxLength: 32, offline: true })),
         [file, problem]
       )
       assert.equal(failure.tag, "TextFileError")
-      assertTreeUnchanged(snapshot, await snapshotTree(dir))
     })
   })
 })
@@ -289,14 +264,8 @@ describe("model folders in carl eval and carl train", () => {
       const { dir, model, target } = await setUp(`eval-${CASES.indexOf(badCase)}`, badCase)
       const dataDir = join(dir, "data")
       await writeTinyEvalData(dataDir)
-      const snapshot = await snapshotTree(dir)
-      await expectTaggedFailure(
-        asCommand(
-          evalCommand({ models: [model], tasks: ["sst5"], dataDir, out: join(dir, "out", "results.json"), seed: 1, pooling: "cls", batchSize: 8, maxLength: 32, cacheDir: join(dir, "cache"), offline: true, workers: 1 })
-        ),
-        mentionsOf(badCase, model, target)
-      )
-      assertTreeUnchanged(snapshot, await snapshotTree(dir))
+      const program = asCommand(evalCommand(evalCommandOptions({ models: [model], tasks: ["sst5"], dataDir, out: join(dir, "out", "results.json"), cacheDir: join(dir, "cache") })))
+      await expectCleanFailure(dir, program, mentionsOf(badCase, model, target))
     })
   }
 
@@ -306,27 +275,8 @@ describe("model folders in carl eval and carl train", () => {
       const { dir, model, target } = await setUp(`train-${CASES.indexOf(badCase)}`, badCase)
       const data = join(dir, "va.csv")
       await writeFile(data, `text,v,a\n${Array.from({ length: 12 }, (_, i) => `i love it ${i},${1 + (i % 5)},3`).join("\n")}\n`)
-      const snapshot = await snapshotTree(dir)
-      await expectTaggedFailure(
-        asCommand(
-          trainCommand(defaultConfig(), {
-            model,
-            data: [{ file: data, format: "csv", textColumn: "text", valenceColumn: "v", arousalColumn: "a", scale: { min: 1, max: 5 } }],
-            out: join(dir, "run"),
-            variant: "carl",
-            steps: 1,
-            checkpointEvery: 0,
-            evalEvery: 0,
-            resume: false,
-            progress: "off",
-            clipGradientNorm: undefined,
-            offline: true,
-            skipBadRows: false
-          })
-        ),
-        mentionsOf(badCase, model, target)
-      )
-      assertTreeUnchanged(snapshot, await snapshotTree(dir))
+      const program = asCommand(trainCommand(defaultConfig(), trainCommandOptions({ model, data: [{ file: data, format: "csv", ...VA_COLUMNS }], out: join(dir, "run") })))
+      await expectCleanFailure(dir, program, mentionsOf(badCase, model, target))
     })
   }
 })

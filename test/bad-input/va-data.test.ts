@@ -4,38 +4,22 @@
  * is written. All cases run through trainCommand in-process; a few through the CLI as well.
  */
 import assert from "node:assert/strict"
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { after, before, describe, test } from "node:test"
+import { before, describe, test } from "node:test"
 import { defaultConfig } from "../../core/config.ts"
 import type { DataSpec } from "../../pipelines/train/load-training-data.ts"
 import { trainCommand } from "../../pipelines/train/train-command.ts"
 import { asCommand } from "../support/as-command.ts"
-import {
-  ABSENT,
-  assertCleanCliFailure,
-  assertTreeUnchanged,
-  binaryGarbage,
-  expectTaggedFailure,
-  FOLDER,
-  runCli,
-  snapshotTree,
-  startEarly,
-  SYMLINK_LOOP,
-  TEN_MB_LINE,
-  writeBadFile,
-  type BadFile
-} from "../support/run-cli.ts"
+import { ABSENT, binaryGarbage, bytes, expectCleanCliFailure, expectCleanFailure, FOLDER, startEarly, SYMLINK_LOOP, TEN_MB_LINE, writeBadFile, type BadFile } from "../support/run-cli.ts"
+import { trainCommandOptions, VA_COLUMNS } from "../support/run-options.ts"
+import { temporaryFolder } from "../support/temp-folder.ts"
 
 const HEADER = "text,v,a\n"
 const TSV_HEADER = "text\tv\ta\n"
-const bytes = (...parts: ReadonlyArray<string | ReadonlyArray<number>>): Buffer =>
-  Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part) : Buffer.from(part))))
 
 type Columns = Omit<DataSpec, "file">
 
-const GENERIC: Columns = { format: "csv", textColumn: "text", valenceColumn: "v", arousalColumn: "a", scale: { min: 1, max: 5 } }
+const GENERIC: Columns = { format: "csv", ...VA_COLUMNS }
 const JSONL: Columns = { ...GENERIC, format: "jsonl" }
 const TSV: Columns = { ...GENERIC, format: "tsv" }
 const { format: _csv, ...NO_FORMAT } = GENERIC
@@ -106,22 +90,10 @@ const CASES: ReadonlyArray<VaCase> = [
   { name: "no such file", file: "absent.csv", content: ABSENT, columns: GENERIC, problem: ["cannot read (ENOENT)"] }
 ]
 
-let root = ""
-let jsonlThroughCli: () => Promise<void>
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), "carl-bad-va-"))
-  const columnFlags = ["--text-column", "text", "--valence-column", "v", "--arousal-column", "a", "--scale", "1,5"]
-  jsonlThroughCli = startEarly(() =>
-    cliCase(CASES.findIndex((c) => c.file === "escape.jsonl"), ["--format", "jsonl", ...columnFlags], [":1: not JSON", "\\u001b"])
-  )
-})
-after(async () => {
-  await rm(root, { recursive: true, force: true })
-})
-
+const inRoot = temporaryFolder("carl-bad-va-")
 /** The case's file in a folder of its own, with an --out beside it that must not appear. */
 const setUp = async (index: number, badCase: VaCase) => {
-  const dir = join(root, `case-${index}`)
+  const dir = inRoot(`case-${index}`)
   const file = join(dir, badCase.file)
   await writeBadFile(file, badCase.content)
   return { dir, file, out: join(dir, "out") }
@@ -131,29 +103,18 @@ describe("VA data: each malformed file is one tagged error naming it, and nothin
   CASES.forEach((badCase, index) => {
     test(badCase.name, async () => {
       const { dir, file, out } = await setUp(index, badCase)
-      const snapshot = await snapshotTree(dir)
-      const failure = await expectTaggedFailure(
+      const failure = await expectCleanFailure(
+        dir,
         asCommand(
-          trainCommand(defaultConfig(), {
-            // Never loaded: the data fails first.
-            model: join(dir, "no-model"),
-            data: [{ file, ...badCase.columns }],
-            out,
-            variant: "carl",
-            steps: 1,
-            checkpointEvery: 0,
-            evalEvery: 0,
-            resume: false,
-            progress: "off",
-            clipGradientNorm: undefined,
-            offline: true,
-            skipBadRows: badCase.skipBadRows ?? false
-          })
+          trainCommand(
+            defaultConfig(),
+            // The model is never loaded: the data fails first.
+            trainCommandOptions({ model: join(dir, "no-model"), data: [{ file, ...badCase.columns }], out, skipBadRows: badCase.skipBadRows ?? false })
+          )
         ),
         [file, ...badCase.problem]
       )
       assert.equal(failure.tag, "DataError")
-      assertTreeUnchanged(snapshot, await snapshotTree(dir))
     })
   })
 })
@@ -163,11 +124,16 @@ const cliCase = async (index: number, args: ReadonlyArray<string>, mentions: Rea
   const badCase = CASES[index]
   assert.ok(badCase !== undefined)
   const { dir, file, out } = await setUp(100 + index, badCase)
-  const snapshot = await snapshotTree(dir)
-  const run = await runCli(["train", "--backend", "cpu", "--model", join(dir, "no-model"), "--data", file, ...args, "--out", out])
-  assertCleanCliFailure(run, [file, ...mentions])
-  assertTreeUnchanged(snapshot, await snapshotTree(dir))
+  await expectCleanCliFailure(dir, ["train", "--backend", "cpu", "--model", join(dir, "no-model"), "--data", file, ...args, "--out", out], [file, ...mentions])
 }
+
+let jsonlThroughCli: () => Promise<void>
+before(() => {
+  const columnFlags = ["--text-column", "text", "--valence-column", "v", "--arousal-column", "a", "--scale", "1,5"]
+  jsonlThroughCli = startEarly(() =>
+    cliCase(CASES.findIndex((c) => c.file === "escape.jsonl"), ["--format", "jsonl", ...columnFlags], [":1: not JSON", "\\u001b"])
+  )
+})
 
 describe("VA data through the CLI", () => {
   test("JSONL: control characters in the quoted JSON stay escaped on the one line", () => jsonlThroughCli())

@@ -1,7 +1,8 @@
 /**
  * The bad-input suite's tools: the carl CLI run as a child process with a deadline, an Effect
  * program run in-process to the failure it must end in, the checks that either ends in one clear
- * line, and snapshots of a folder tree to prove a failed run wrote nothing.
+ * line, and snapshots of a folder tree to prove a failed run wrote nothing. A case is usually one
+ * call: expectCleanFailure (in process) or expectCleanCliFailure (the CLI).
  */
 import assert from "node:assert/strict"
 import { spawn } from "node:child_process"
@@ -169,6 +170,33 @@ export const assertTreeUnchanged = (before: ReadonlyMap<string, string>, after: 
   assert.deepEqual(changes, [], `the failed run changed files outside what it may write:\n${changes.join("\n")}`)
 }
 
+/**
+ * A case in process: `program` ends in one tagged error naming each of `mentions`
+ * (expectTaggedFailure), and `dir` is as it was before it ran.
+ */
+export const expectCleanFailure = async <A, E>(dir: string, program: Effect.Effect<A, E>, mentions: ReadonlyArray<string | RegExp>): Promise<TaggedFailure> => {
+  const snapshot = await snapshotTree(dir)
+  const failure = await expectTaggedFailure(program, mentions)
+  assertTreeUnchanged(snapshot, await snapshotTree(dir))
+  return failure
+}
+
+/**
+ * A case through the CLI: `carl ...args` fails in one clear line naming each of `mentions`
+ * (assertCleanCliFailure), and `dir` is as it was before it ran. Returns the run and that line.
+ */
+export const expectCleanCliFailure = async (
+  dir: string,
+  args: ReadonlyArray<string>,
+  mentions: ReadonlyArray<string | RegExp>
+): Promise<{ readonly run: CliRun; readonly line: string }> => {
+  const snapshot = await snapshotTree(dir)
+  const run = await runCli(args)
+  const line = assertCleanCliFailure(run, mentions)
+  assertTreeUnchanged(snapshot, await snapshotTree(dir))
+  return { run, line }
+}
+
 /** A malformed input: bytes, or a path that is a folder, a symlink loop, or nothing. */
 export type BadFile = string | Uint8Array | { readonly kind: "folder" | "symlink-loop" | "absent" }
 
@@ -199,6 +227,10 @@ export const binaryGarbage = (length = 4096, seed = 1): Buffer => {
   }
   return bytes
 }
+
+/** Text and raw bytes (invalid UTF-8, NULs) joined into one buffer. */
+export const bytes = (...parts: ReadonlyArray<string | ReadonlyArray<number>>): Buffer =>
+  Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part) : Buffer.from(part))))
 
 /** 10 MB on one line, no line break anywhere. */
 export const TEN_MB_LINE = "x".repeat(10 * 1024 * 1024)

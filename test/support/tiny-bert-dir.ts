@@ -2,6 +2,8 @@
  * A tiny BERT folder in Hugging Face layout, written by the test: random weights saved by carl's
  * own saveBertDirectory (config.json, model.safetensors) and a made-up WordPiece tokenizer.json of
  * a few dozen tokens (no copy of a real vocabulary), so a model folder costs milliseconds to load.
+ * The one builder of such folders: the bad-input suite uses the defaults, test/support/tiny-run.ts
+ * its own smaller model and vocabulary.
  */
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
@@ -19,7 +21,8 @@ export const TINY_VOCAB: ReadonlyArray<string> = [...SPECIAL, ...WORDS, ...LETTE
 
 export const TINY_BERT_DIR_CONFIG: BertConfig = { ...TINY_BERT_CONFIG, vocabSize: 128, maxPositionEmbeddings: 64 }
 
-const addedToken = (id: number, content: string) => ({
+/** An entry of tokenizer.json's added_tokens: a special token. */
+export const addedToken = (id: number, content: string) => ({
   id,
   content,
   single_word: false,
@@ -29,9 +32,9 @@ const addedToken = (id: number, content: string) => ({
   special: true
 })
 
-/** tokenizer.json shaped like bert-base-uncased's, over TINY_VOCAB. */
-export const tinyTokenizerJson = (): Record<string, unknown> => {
-  const id = (token: string) => TINY_VOCAB.indexOf(token)
+/** tokenizer.json shaped like bert-base-uncased's, over `vocab` (which holds the special tokens). */
+export const tinyTokenizerJson = (vocab: ReadonlyArray<string> = TINY_VOCAB): Record<string, unknown> => {
+  const id = (token: string) => vocab.indexOf(token)
   return {
     version: "1.0",
     truncation: null,
@@ -60,7 +63,7 @@ export const tinyTokenizerJson = (): Record<string, unknown> => {
       unk_token: "[UNK]",
       continuing_subword_prefix: "##",
       max_input_chars_per_word: 100,
-      vocab: Object.fromEntries(TINY_VOCAB.map((token, index) => [token, index]))
+      vocab: Object.fromEntries(vocab.map((token, index) => [token, index]))
     }
   }
 }
@@ -76,17 +79,28 @@ export const tinyTokenizerConfigJson = (): Record<string, unknown> => ({
   model_max_length: 64
 })
 
+export interface TinyBertDirOptions {
+  /** The random weights' seed; 5 by default. */
+  readonly seed?: number
+  /** TINY_BERT_DIR_CONFIG by default; its vocabSize must cover `vocab`. */
+  readonly config?: BertConfig
+  /** TINY_VOCAB by default: special tokens first. */
+  readonly vocab?: ReadonlyArray<string>
+  /** tokenizer_config.json; tinyTokenizerConfigJson() by default. */
+  readonly tokenizerConfig?: Record<string, unknown>
+}
+
 /**
  * Writes a loadable tiny BERT folder at `dir`: config.json, model.safetensors, tokenizer.json and
  * tokenizer_config.json. Leaves no tensors behind.
  */
-export const writeTinyBertDir = async (dir: string, seed = 5): Promise<void> => {
-  const encoder = BertEncoder.random(TINY_BERT_DIR_CONFIG, new SeededRandom(seed), { trainable: false })
+export const writeTinyBertDir = async (dir: string, options: TinyBertDirOptions = {}): Promise<void> => {
+  const encoder = BertEncoder.random(options.config ?? TINY_BERT_DIR_CONFIG, new SeededRandom(options.seed ?? 5), { trainable: false })
   try {
     await Effect.runPromise(saveBertDirectory(encoder, dir))
   } finally {
     encoder.parameters.dispose()
   }
-  await writeFile(join(dir, "tokenizer.json"), JSON.stringify(tinyTokenizerJson()))
-  await writeFile(join(dir, "tokenizer_config.json"), JSON.stringify(tinyTokenizerConfigJson()))
+  await writeFile(join(dir, "tokenizer.json"), JSON.stringify(tinyTokenizerJson(options.vocab)))
+  await writeFile(join(dir, "tokenizer_config.json"), JSON.stringify(options.tokenizerConfig ?? tinyTokenizerConfigJson()))
 }

@@ -3,10 +3,11 @@
  * dozen made-up sentences per dataset, for tests of `carl eval`. Positive and negative words
  * follow the labels, so a probe has something to find.
  */
-import { mkdir, writeFile } from "node:fs/promises"
+import { cp, mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import { SeededRandom } from "../../core/random.ts"
+import { writeBadFile, type BadFile } from "./run-cli.ts"
 
 const POSITIVE = ["great", "lovely", "wonderful", "happy", "brilliant", "delightful", "superb", "fun"]
 const NEGATIVE = ["awful", "boring", "terrible", "sad", "dull", "horrible", "painful", "bad"]
@@ -151,4 +152,16 @@ export const writeTinyEvalData = async (dir: string, seed = 7): Promise<void> =>
     }
   }
   await put("imdb/aclImdb_train_test_text.tar.gz", gzipSync(Buffer.concat([...entries, Buffer.alloc(1024)])))
+}
+
+/**
+ * The folder of one bad-input case of `carl eval`, `dir`: a copy of the valid data folder `base`
+ * as `dir`/data with `content` put at `file` (relative to it), and where the case's results, its
+ * embedding cache and its model (never loaded: the data fails first) would be.
+ */
+export const damagedEvalData = async (base: string, dir: string, file: string, content: BadFile) => {
+  const dataDir = join(dir, "data")
+  await cp(base, dataDir, { recursive: true })
+  await writeBadFile(join(dataDir, file), content)
+  return { dir, dataDir, out: join(dir, "out", "results.json"), cacheDir: join(dir, "cache"), model: join(dir, "no-model") }
 }

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict"
 import { spawn, type ChildProcess } from "node:child_process"
-import { access, mkdir, readFile, writeFile } from "node:fs/promises"
+import { access, readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as tf from "@tensorflow/tfjs"
@@ -18,9 +18,11 @@ import { loadConfig } from "../../core/config-file.ts"
 import type { StepReport } from "../../core/train-step.ts"
 import { Rng } from "../../core/rng.ts"
 import { SeededRandom } from "../../core/random.ts"
-import { BertEncoder, saveBertDirectory, TINY_BERT_CONFIG, type BertConfig } from "../../plugins/encoder/index.ts"
+import { TINY_BERT_CONFIG, type BertConfig } from "../../plugins/encoder/index.ts"
 import { trainCommand } from "../../pipelines/train/train-command.ts"
 import type { TrainSummary } from "../../pipelines/train/train.ts"
+import { trainCommandOptions, VA_COLUMNS } from "./run-options.ts"
+import { writeTinyBertDir } from "./tiny-bert-dir.ts"
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url))
 
@@ -44,47 +46,11 @@ export const TINY_RUN_BERT: BertConfig = {
   maxPositionEmbeddings: 32
 }
 
-/** A BERT WordPiece tokenizer.json, as `tokenizers` writes it, over `VOCAB`. */
-const tokenizerJson = () => {
-  const id = (token: string) => VOCAB.indexOf(token)
-  return {
-    version: "1.0",
-    truncation: null,
-    padding: null,
-    added_tokens: SPECIALS.map((content) => ({ id: id(content), content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer: { type: "BertNormalizer", clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
-    pre_tokenizer: { type: "BertPreTokenizer" },
-    post_processor: {
-      type: "TemplateProcessing",
-      single: [{ SpecialToken: { id: "[CLS]", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "[SEP]", type_id: 0 } }],
-      pair: [
-        { SpecialToken: { id: "[CLS]", type_id: 0 } },
-        { Sequence: { id: "A", type_id: 0 } },
-        { SpecialToken: { id: "[SEP]", type_id: 0 } },
-        { Sequence: { id: "B", type_id: 1 } },
-        { SpecialToken: { id: "[SEP]", type_id: 1 } }
-      ],
-      special_tokens: {
-        "[CLS]": { id: "[CLS]", ids: [id("[CLS]")], tokens: ["[CLS]"] },
-        "[SEP]": { id: "[SEP]", ids: [id("[SEP]")], tokens: ["[SEP]"] }
-      }
-    },
-    decoder: { type: "WordPiece", prefix: "##", cleanup: true },
-    model: {
-      type: "WordPiece",
-      unk_token: "[UNK]",
-      continuing_subword_prefix: "##",
-      max_input_chars_per_word: 100,
-      vocab: Object.fromEntries(VOCAB.map((token, i) => [token, i]))
-    }
-  }
-}
-
-/** 48 short sentences whose valence follows their words, on a 1–5 scale. */
-const fixtureCsv = (): string => {
+/** `count` short sentences whose valence follows their words, on a 1–5 scale (`text,v,a`). */
+export const labelledSentencesCsv = (count: number): string => {
   const random = new SeededRandom(11)
   const rows = ["text,v,a"]
-  for (let i = 0; i < 48; i++) {
+  for (let i = 0; i < count; i++) {
     const positive = i % 2 === 0
     const word = (positive ? GOOD : BAD)[random.int(5)] ?? "calm"
     const thing = THINGS[random.int(THINGS.length)] ?? "game"
@@ -113,56 +79,61 @@ export const createTinyRun = async (dir: string): Promise<TinyRun> => {
   const modelDir = join(dir, "tiny-bert")
   const dataFile = join(dir, "tiny.csv")
   const configFile = join(dir, "tiny-config.json")
-  await mkdir(modelDir, { recursive: true })
-  const encoder = BertEncoder.random(TINY_RUN_BERT, new SeededRandom(9), { trainable: false })
-  await Effect.runPromise(saveBertDirectory(encoder, modelDir))
-  encoder.parameters.dispose()
-  await writeFile(join(modelDir, "tokenizer.json"), JSON.stringify(tokenizerJson()))
-  await writeFile(join(modelDir, "tokenizer_config.json"), JSON.stringify({ do_lower_case: true, pad_token: "[PAD]", model_max_length: 32 }))
-  await writeFile(dataFile, fixtureCsv())
+  const tokenizerConfig = { do_lower_case: true, pad_token: "[PAD]", model_max_length: 32 }
+  await writeTinyBertDir(modelDir, { config: TINY_RUN_BERT, vocab: VOCAB, seed: 9, tokenizerConfig })
+  await writeFile(dataFile, labelledSentencesCsv(48))
   await writeFile(configFile, JSON.stringify({ model: { projectionSize: 16 } }))
   return {
     modelDir,
     dataFile,
     configFile,
-    args: (out, { steps, checkpointEvery, lr = 1e-3 }, ...more) => [
-      "bin/carl.ts",
-      "train",
-      "--backend",
-      "cpu",
-      "--config",
-      configFile,
-      "--seed",
-      String(SEED),
-      "--model",
-      modelDir,
-      "--data",
-      dataFile,
-      "--text-column",
-      "text",
-      "--valence-column",
-      "v",
-      "--arousal-column",
-      "a",
-      "--scale",
-      "1,5",
-      "--steps",
-      String(steps),
-      "--batch-size",
-      "8",
-      "--lr",
-      String(lr),
-      "--max-length",
-      "16",
-      "--checkpoint-every",
-      String(checkpointEvery),
-      "--no-progress",
-      "--out",
-      out,
-      ...more
-    ]
+    args: (out, options, ...more) => trainArgs({ modelDir, dataFile, out, ...options }, "--config", configFile, "--seed", String(SEED), ...more)
   }
 }
+
+export interface TrainArgsOptions extends RunOptions {
+  readonly modelDir: string
+  /** A `text,v,a` file on a 1–5 scale. */
+  readonly dataFile: string
+  readonly out: string
+}
+
+/**
+ * `bin/carl.ts train ...` on the cpu backend, batches of 8, 16 tokens, no progress bar: the
+ * command line of the tests' CLI training runs; `more` is appended.
+ */
+export const trainArgs = ({ modelDir, dataFile, out, steps, checkpointEvery, lr = 1e-3 }: TrainArgsOptions, ...more: ReadonlyArray<string>): Array<string> => [
+  "bin/carl.ts",
+  "train",
+  "--backend",
+  "cpu",
+  "--model",
+  modelDir,
+  "--data",
+  dataFile,
+  "--text-column",
+  "text",
+  "--valence-column",
+  "v",
+  "--arousal-column",
+  "a",
+  "--scale",
+  "1,5",
+  "--steps",
+  String(steps),
+  "--batch-size",
+  "8",
+  "--lr",
+  String(lr),
+  "--max-length",
+  "16",
+  "--checkpoint-every",
+  String(checkpointEvery),
+  "--no-progress",
+  "--out",
+  out,
+  ...more
+]
 
 export interface InProcessOptions extends RunOptions {
   readonly resume: boolean
@@ -200,21 +171,19 @@ export const trainInProcess = async (run: TinyRun, out: string, options: InProce
   const program = Effect.gen(function* () {
     const config = yield* loadConfig(run.configFile, flags)
     return yield* Effect.scoped(
-      trainCommand(config, {
-        model: run.modelDir,
-        data: [{ file: run.dataFile, textColumn: "text", valenceColumn: "v", arousalColumn: "a", scale: { min: 1, max: 5 } }],
-        out,
-        variant: "carl",
-        steps: options.steps,
-        checkpointEvery: options.checkpointEvery,
-        evalEvery: options.evalEvery ?? 0,
-        resume: options.resume,
-        progress: "off",
-        clipGradientNorm: undefined,
-        offline: true,
-        skipBadRows: false,
-        ...(options.onStep === undefined ? {} : { onStep: options.onStep })
-      }).pipe(Effect.provide(Layer.mergeAll(Backend.layer("cpu"), Rng.layer(config.seed))))
+      trainCommand(
+        config,
+        trainCommandOptions({
+          model: run.modelDir,
+          data: [{ file: run.dataFile, ...VA_COLUMNS }],
+          out,
+          steps: options.steps,
+          checkpointEvery: options.checkpointEvery,
+          evalEvery: options.evalEvery ?? 0,
+          resume: options.resume,
+          ...(options.onStep === undefined ? {} : { onStep: options.onStep })
+        })
+      ).pipe(Effect.provide(Layer.mergeAll(Backend.layer("cpu"), Rng.layer(config.seed))))
     )
   })
   const exit = await Effect.runPromiseExit(program.pipe(Effect.provideService(Console.Console, console)))
@@ -236,13 +205,13 @@ export interface Started {
   stderr(): string
 }
 
-/** Starts `node --import tsx <args>` in the repository, with `env` added to this process's. */
-export const startCarl = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}): Started => {
+/** Starts `node --import tsx <args>` in the repository, with `env` added to this process's; killed after `timeoutMs`. */
+export const startCarl = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}, timeoutMs = 120_000): Started => {
   const child = spawn(process.execPath, ["--import", "tsx", ...args], {
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
-    timeout: 120_000
+    timeout: timeoutMs
   })
   let stdout = ""
   let stderr = ""
@@ -265,6 +234,9 @@ export const waitFor = async (ready: () => boolean | Promise<boolean>, what: str
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
 }
+
+/** A checkpoint's folder name: `step-000042`. */
+export const checkpointName = (step: number): string => `step-${String(step).padStart(6, "0")}`
 
 /** The step `<out>/checkpoints/latest` names, or −1 when there is none. */
 export const latestCheckpointStep = async (out: string): Promise<number> => {
