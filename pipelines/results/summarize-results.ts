@@ -3,9 +3,13 @@
  * trained variant (folders named <variant>-seed<N>, as run-results.sh names them) as the mean ± the
  * sample standard deviation over its seeds.
  *
- *   npx tsx pipelines/results/summarize-results.ts runs/results/results.json > table.md
+ *   npx tsx pipelines/results/summarize-results.ts runs/results/results.json [runs/results] > table.md
+ *
+ * With the runs folder it adds a second table from each run's metrics.jsonl: the first and last
+ * step's losses, and the training run's own before/after test correlations.
  */
-import { readFile } from "node:fs/promises"
+import { readdir, readFile } from "node:fs/promises"
+import { join } from "node:path"
 import { Effect } from "effect"
 import { parseResults } from "../report/index.ts"
 
@@ -86,6 +90,45 @@ export const summarizeResults = (text: string, source: string) =>
     ].join("\n")
   })
 
+interface MetricsLine {
+  readonly step?: number
+  readonly evaluation?: string
+  readonly objective?: number
+  readonly "loss.mccl"?: number
+  readonly "loss.ptd"?: number
+  readonly perturbationNorm?: number
+  readonly "valence.pearson"?: number
+  readonly "arousal.pearson"?: number
+}
+
+const fixed = (value: number | undefined, digits: number) => (value === undefined ? "–" : value.toFixed(digits))
+
+/** One row per run folder <variant>-seed<N>: what its metrics.jsonl says about the training itself. */
+export const summarizeRuns = async (runsDir: string): Promise<string> => {
+  const rows: Array<string> = []
+  const names = (await readdir(runsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && variantOf(e.name) !== undefined).map((e) => e.name).sort()
+  for (const name of names) {
+    const text = await readFile(join(runsDir, name, "metrics.jsonl"), "utf8")
+    const lines = text.split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line) as MetricsLine)
+    const steps = lines.filter((line) => line.objective !== undefined)
+    const evaluations = lines.filter((line) => line.evaluation !== undefined)
+    const first = steps[0]
+    const last = steps.at(-1)
+    const before = evaluations[0]
+    const after = evaluations.at(-1)
+    rows.push(
+      `| ${name} | ${steps.length} | ${fixed(first?.["loss.mccl"], 2)} → ${fixed(last?.["loss.mccl"], 2)} | ${fixed(first?.["loss.ptd"], 3)} → ${fixed(last?.["loss.ptd"], 3)} | ` +
+        `${last?.perturbationNorm === undefined ? "–" : last.perturbationNorm.toExponential(1)} | ` +
+        `${fixed(before?.["valence.pearson"], 3)} → ${fixed(after?.["valence.pearson"], 3)} | ${fixed(before?.["arousal.pearson"], 3)} → ${fixed(after?.["arousal.pearson"], 3)} |`
+    )
+  }
+  return [
+    "| run | steps | L_MCCL first → last | L_PTD first → last | last ‖ẽ − e‖ | test V r before → after | test A r before → after |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+    ...rows
+  ].join("\n")
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const file = process.argv[2]
   if (file === undefined) {
@@ -102,4 +145,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exit(1)
   }
   process.stdout.write(`${exit.value}\n`)
+  const runsDir = process.argv[3]
+  if (runsDir !== undefined) process.stdout.write(`\n${await summarizeRuns(runsDir)}\n`)
 }
