@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <node_api.h>
 
@@ -25,6 +26,18 @@ extern char *openblas_get_config(void);
       return NULL;                                                                   \
     }                                                                                \
   } while (0)
+
+/* Fills args with exactly `expected` arguments, or throws "<name> expects <expected> arguments". */
+static bool get_args(napi_env env, napi_callback_info info, size_t expected, napi_value *args, const char *name) {
+  size_t argc = expected;
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != expected) {
+    char message[96];
+    snprintf(message, sizeof message, "%s expects %zu arguments", name, expected);
+    napi_throw_type_error(env, NULL, message);
+    return false;
+  }
+  return true;
+}
 
 static int arg_int(napi_env env, napi_value value, int64_t *out) {
   return napi_get_value_int64(env, value, out) == napi_ok;
@@ -69,13 +82,8 @@ static void *typed_array(napi_env env, napi_value value, size_t *length) {
  * offsets count floats. The caller resolves batch broadcasting into the offsets.
  */
 static napi_value mat_mul(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
   napi_value args[11];
-  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  if (argc != 11) {
-    napi_throw_type_error(env, NULL, "matMul expects 11 arguments");
-    return NULL;
-  }
+  if (!get_args(env, info, 11, args, "matMul")) return NULL;
   size_t a_bytes = 0, b_bytes = 0, c_bytes = 0, batches = 0, b_batches = 0;
   float *a = heap_floats(env, args[0], &a_bytes);
   const int32_t *a_offsets = typed_array(env, args[1], &batches);
@@ -125,13 +133,8 @@ enum { LINEAR = 0, RELU = 1, RELU6 = 2, ELU = 3, LEAKY_RELU = 4, SIGMOID = 5, PR
  * activation (PReLU's weights of size 1, n or rows·n).
  */
 static napi_value bias_activation(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
   napi_value args[12];
-  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  if (argc != 12) {
-    napi_throw_type_error(env, NULL, "biasActivation expects 12 arguments");
-    return NULL;
-  }
+  if (!get_args(env, info, 12, args, "biasActivation")) return NULL;
   size_t c_bytes = 0, bias_bytes = 0, prelu_bytes = 0;
   float *c_buffer = heap_floats(env, args[0], &c_bytes);
   float *bias_buffer = heap_floats(env, args[4], &bias_bytes);
@@ -200,13 +203,12 @@ extern void carl_erf(const float *x, float *y, size_t n);
 
 /* unary(op, x, xOffset, y, yOffset, size): y = op(x) elementwise; op 0 = exp, 1 = erf. */
 static napi_value unary(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value args[6];
-  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (!get_args(env, info, 6, args, "unary")) return NULL;
   size_t x_bytes = 0, y_bytes = 0;
   int64_t op, x_offset, y_offset, size;
-  float *x = argc == 6 ? heap_floats(env, args[1], &x_bytes) : NULL;
-  float *y = argc == 6 ? heap_floats(env, args[3], &y_bytes) : NULL;
+  float *x = heap_floats(env, args[1], &x_bytes);
+  float *y = heap_floats(env, args[3], &y_bytes);
   if (x == NULL || y == NULL || !arg_int(env, args[0], &op) || !arg_int(env, args[2], &x_offset) || !arg_int(env, args[4], &y_offset) ||
       !arg_int(env, args[5], &size) || size < 0 || x_offset < 0 || y_offset < 0) {
     napi_throw_type_error(env, NULL, "unary: bad arguments");
@@ -231,13 +233,12 @@ static napi_value unary(napi_env env, napi_callback_info info) {
  * Returns the first index outside [0, dim), or -1 when all are in range (nothing is written then).
  */
 static napi_value gather(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
   napi_value args[10];
-  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (!get_args(env, info, 10, args, "gather")) return NULL;
   size_t x_bytes = 0, indices_bytes = 0, out_bytes = 0;
-  void *x_data = argc == 10 ? buffer_data(env, args[0], &x_bytes) : NULL;
-  void *indices_data = argc == 10 ? buffer_data(env, args[5], &indices_bytes) : NULL;
-  void *out_data = argc == 10 ? buffer_data(env, args[8], &out_bytes) : NULL;
+  void *x_data = buffer_data(env, args[0], &x_bytes);
+  void *indices_data = buffer_data(env, args[5], &indices_bytes);
+  void *out_data = buffer_data(env, args[8], &out_bytes);
   int64_t x_offset, outer, dim, slice, indices_offset, count, out_offset;
   if (x_data == NULL || indices_data == NULL || out_data == NULL || !arg_int(env, args[1], &x_offset) || !arg_int(env, args[2], &outer) ||
       !arg_int(env, args[3], &dim) || !arg_int(env, args[4], &slice) || !arg_int(env, args[6], &indices_offset) ||
@@ -268,11 +269,10 @@ static napi_value gather(napi_env env, napi_callback_info info) {
 }
 
 static napi_value set_threads(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value args[1];
   int64_t threads;
-  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  if (argc != 1 || !arg_int(env, args[0], &threads) || threads < 1) {
+  if (!get_args(env, info, 1, args, "setThreads")) return NULL;
+  if (!arg_int(env, args[0], &threads) || threads < 1) {
     napi_throw_type_error(env, NULL, "setThreads expects a whole number ≥ 1");
     return NULL;
   }
