@@ -24,7 +24,7 @@ import { parseDelimited, readImdb, readVaCorpus, TarReader, type VaCorpus } from
 import { bertConfigJson, parseBertConfig, readBertConfig } from "../plugins/encoder/bert/checkpoint.ts"
 import { decodeJsonObject, TokenizerError, tokenizerFromFiles, type HfTokenizer } from "../plugins/tokenizer/hf-tokenizer.ts"
 import { tinyTokenizerConfigJson, tinyTokenizerJson, TINY_BERT_DIR_CONFIG } from "../test/support/tiny-bert-dir.ts"
-import { tarEntry } from "../test/support/tiny-eval-data.ts"
+import { tarEntry } from "../test/support/tar.ts"
 
 /** Fixed for CI; CARL_FUZZ_SEED and CARL_FUZZ_SCALE (a multiplier of every numRuns) hunt further. */
 const SEED = Number(process.env["CARL_FUZZ_SEED"] ?? 7)

@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
 import { after, before, beforeEach, describe, test } from "node:test"
 import { Effect, Result } from "effect"
+import { tarEntry } from "./support/tar.ts"
 import { readCr, readEmoBank, readGoEmotions, readImdb, readMr, readSst5 } from "../plugins/data/index.ts"
 import {
   DataFetchError,
@@ -39,26 +40,6 @@ const noSharedData = existsSync(SHARED_DATA) ? false : `no ${SHARED_DATA}`
 const sha256 = (data: Uint8Array): string => createHash("sha256").update(data).digest("hex")
 
 // ---------------------------------------------------------------- fixtures
-
-/** A ustar entry, written here independently of the code under test. */
-const tarEntry = (name: string, body: string | Buffer, type: "0" | "5" = "0"): Buffer => {
-  const data = Buffer.from(body)
-  const header = Buffer.alloc(512)
-  header.write(name, 0, 100)
-  header.write("0000644\0", 100)
-  header.write("0000000\0", 108)
-  header.write("0000000\0", 116)
-  header.write(`${data.length.toString(8).padStart(11, "0")}\0`, 124)
-  header.write("11563704000\0", 136)
-  header.write("        ", 148)
-  header.write(type, 156)
-  header.write("ustar\0", 257)
-  header.write("00", 263)
-  let sum = 0
-  for (const byte of header) sum += byte
-  header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148)
-  return Buffer.concat([header, data, Buffer.alloc((512 - (data.length % 512)) % 512)])
-}
 
 /** Laid out as the official aclImdb_v1.tar.gz: unsup/, .feat files and the vocabulary beside the reviews. */
 const aclImdbFixture = (): Buffer => {

@@ -24,6 +24,7 @@ import {
   USE_LITE_MAX_LENGTH,
   type UseLiteArtifacts
 } from "../plugins/encoder/use-lite/index.ts"
+import { graphModelInputs } from "../plugins/encoder/use-lite/graph-model-input.ts"
 import { timingFrequencies } from "../plugins/encoder/use-lite/timing-signal.ts"
 
 type BackendName = "cpu" | "wasm"
@@ -179,15 +180,7 @@ const loadGraph = (artifacts: UseLiteArtifacts): Promise<tf.GraphModel> =>
  * trailing empty rows), which callers ensure.
  */
 const runGraph = async (model: tf.GraphModel, rows: ReadonlyArray<ReadonlyArray<number>>): Promise<Array<Array<number>>> => {
-  const indices: Array<number> = []
-  const values: Array<number> = []
-  rows.forEach((row, b) =>
-    row.forEach((id, j) => {
-      indices.push(b, j)
-      values.push(id)
-    })
-  )
-  const inputs = { indices: tf.tensor2d(indices, [values.length, 2], "int32"), values: tf.tensor1d(values, "int32") }
+  const inputs = graphModelInputs(rows)
   const output = (await model.executeAsync(inputs)) as tf.Tensor2D
   const result = output.arraySync()
   tf.dispose([inputs.indices, inputs.values, output])

@@ -9,6 +9,7 @@ import { Effect } from "effect"
 import { Backend, type BackendName } from "../../core/backend.ts"
 import { SeededRandom } from "../../core/random.ts"
 import { loadTextEncoder, ModelLoadError, USE_LITE_MODEL_ID } from "../../plugins/encoder/load-text-encoder.ts"
+import { graphModelInputs } from "../../plugins/encoder/use-lite/graph-model-input.ts"
 import {
   loadUseLiteTokenizer,
   readUseLiteArtifacts,
@@ -79,19 +80,6 @@ export const BENCH_SENTENCE_COUNT = 320
 
 const round = (value: number, digits: number): number => Number(value.toFixed(digits))
 
-/** Indices [N, 2] of (row, position) and values [N], as the graph model takes its input. */
-const sparseInputs = (rows: ReadonlyArray<ReadonlyArray<number>>) => {
-  const indices: Array<number> = []
-  const values: Array<number> = []
-  rows.forEach((row, b) =>
-    row.forEach((id, j) => {
-      indices.push(b, j)
-      values.push(id)
-    })
-  )
-  return { indices: tf.tensor2d(indices, [values.length, 2], "int32"), values: tf.tensor1d(values, "int32") }
-}
-
 /** The graph model over the sentences in `order`, `batchSize` at a time; vectors in input order. */
 const runGraph = async (
   model: tf.GraphModel,
@@ -103,7 +91,7 @@ const runGraph = async (
   const vectors: Array<Float32Array> = new Array(texts.length)
   for (let start = 0; start < order.length; start += batchSize) {
     const slice = order.slice(start, start + batchSize)
-    const inputs = sparseInputs(slice.map((index) => tokenizer.encode(texts[index] ?? "")))
+    const inputs = graphModelInputs(slice.map((index) => tokenizer.encode(texts[index] ?? "")))
     const output = (await model.executeAsync(inputs)) as tf.Tensor2D
     const values = output.dataSync() as Float32Array
     const width = output.shape[1]

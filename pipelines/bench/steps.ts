@@ -126,22 +126,15 @@ const round = (value: number, digits: number): number => Number(value.toFixed(di
 /** Peak resident set of this process so far (the wasm heap never shrinks, so this is the run's peak too). */
 export const rssPeakMb = (): number => round(process.resourceUsage().maxRSS / 1024, 1)
 
-export interface BenchStepsResult {
+/** The peer's fields: the shape it was run with, then its timings. */
+export interface BenchStepsResult
+  extends Pick<BenchOptions, "layers" | "hidden" | "heads" | "ffn" | "vocab" | "seq" | "batch" | "warmup" | "steps"> {
   readonly impl: "carl"
   readonly tfjs: string
   readonly backend: BackendName
   readonly threads: number
   readonly threads_requested: number | null
   readonly threads_note: string
-  readonly layers: number
-  readonly hidden: number
-  readonly heads: number
-  readonly ffn: number
-  readonly vocab: number
-  readonly seq: number
-  readonly batch: number
-  readonly warmup: number
-  readonly steps: number
   /** Median of runs_ms, 2 decimals. */
   readonly ms_per_step: number
   /** batch·seq / ms_per_step · 1000, padding counted as the peer counts it, 1 decimal. */

@@ -69,8 +69,3 @@ export const registerNativeBackend = async (
   registered.add(name)
   return { ok: true }
 }
-
-export const nativeBlasInfo = (): { readonly core: string; readonly config: string; readonly threads: number } | undefined => {
-  const addon = loadNativeKernels()
-  return addon.ok ? addon.kernels.blasInfo() : undefined
-}

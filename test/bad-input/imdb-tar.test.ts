@@ -15,7 +15,8 @@ import { asCommand } from "../support/as-command.ts"
 import { binaryGarbage, expectCleanCliFailure, expectCleanFailure, FOLDER, startEarly, SYMLINK_LOOP, type BadFile } from "../support/run-cli.ts"
 import { evalCommandOptions } from "../support/run-options.ts"
 import { temporaryFolder } from "../support/temp-folder.ts"
-import { damagedEvalData, tarEntry, tarHeader, writeTinyEvalData } from "../support/tiny-eval-data.ts"
+import { tarEntry, tarHeader } from "../support/tar.ts"
+import { damagedEvalData, writeTinyEvalData } from "../support/tiny-eval-data.ts"
 
 const IMDB = "imdb/aclImdb_train_test_text.tar.gz"
 const END = Buffer.alloc(1024)
@@ -30,7 +31,7 @@ const archive = (...entries: ReadonlyArray<Buffer>): Buffer => gzipSync(Buffer.c
 
 /** A GNU long-name record ('L') naming the entry after it. */
 const longName = (path: string, body = "x"): Buffer =>
-  Buffer.concat([tarEntryOfType("././@LongLink", Buffer.from(`${path}\0`), "L"), tarEntry(path.slice(0, 99), body)])
+  Buffer.concat([tarEntry("././@LongLink", Buffer.from(`${path}\0`), "L"), tarEntry(path.slice(0, 99), body)])
 
 /** A pax extended header ('x') with a path record, then the entry it describes. */
 const paxPath = (path: string, body = "x"): Buffer => {
@@ -40,11 +41,8 @@ const paxPath = (path: string, body = "x"): Buffer => {
     while (`${length}${text}`.length !== length) length = `${length}${text}`.length
     return `${length}${text}`
   }
-  return Buffer.concat([tarEntryOfType("PaxHeaders/x", Buffer.from(record("path", path)), "x"), tarEntry("placeholder", body)])
+  return Buffer.concat([tarEntry("PaxHeaders/x", Buffer.from(record("path", path)), "x"), tarEntry("placeholder", body)])
 }
-
-const tarEntryOfType = (name: string, body: Buffer, type: string): Buffer =>
-  Buffer.concat([tarHeader(name, body.length, type), body, Buffer.alloc((512 - (body.length % 512)) % 512)])
 
 /** A header whose size field is not octal; its checksum is made right so only the size is wrong. */
 const badSizeEntry = (): Buffer => {

@@ -6,6 +6,7 @@
 import { cp, mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
+import { tarEntry } from "./tar.ts"
 import { SeededRandom } from "../../core/random.ts"
 import { writeBadFile, type BadFile } from "./run-cli.ts"
 
@@ -18,31 +19,6 @@ const sentence = (random: SeededRandom, positive: boolean, index: number): strin
   const sentiment = positive ? POSITIVE : NEGATIVE
   words.splice(random.int(words.length), 0, sentiment[random.int(sentiment.length)] ?? "")
   return `${words.join(" ")} ${index}`
-}
-
-/** A POSIX ustar header block (type "0" a file, "5" a folder, "L" a GNU long name, "x" pax records). */
-export const tarHeader = (name: string, size: number, type: string): Buffer => {
-  const block = Buffer.alloc(512)
-  block.write(name, 0, "utf8")
-  block.write("0000644\0", 100)
-  block.write("0000000\0", 108)
-  block.write("0000000\0", 116)
-  block.write(`${size.toString(8).padStart(11, "0")}\0`, 124)
-  block.write("00000000000\0", 136)
-  block.write("        ", 148)
-  block.write(type, 156)
-  block.write("ustar\0", 257)
-  block.write("00", 263)
-  let sum = 0
-  for (const byte of block) sum += byte
-  block.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148)
-  return block
-}
-
-/** A header and its body, padded to whole blocks. */
-export const tarEntry = (name: string, body: string | Buffer): Buffer => {
-  const data = Buffer.from(body)
-  return Buffer.concat([tarHeader(name, data.length, "0"), data, Buffer.alloc((512 - (data.length % 512)) % 512)])
 }
 
 export const EMOTIONS = [
