@@ -7,11 +7,13 @@
  *   cpu (plain JavaScript);
  * a named choice takes that one or fails. It reports what it picked and why.
  */
-import { availableParallelism } from "node:os"
+import { availableParallelism, totalmem } from "node:os"
 import * as tf from "@tensorflow/tfjs"
 import { Context, Effect, Layer } from "effect"
 import { NATIVE_BACKEND, NATIVE_CPU_BACKEND, registerNativeBackend, type NativeBackendName } from "../plugins/backend-native/register.ts"
 import { BackendUnavailable } from "./errors.ts"
+import { WASM_HEAP_BYTES } from "./memory-plan.ts"
+import { guardWasmHeap } from "./out-of-memory.ts"
 
 export type BackendName = "tensorflow" | "native" | "native-cpu" | "wasm" | "cpu"
 export type BackendChoice = BackendName | "auto"
@@ -33,6 +35,8 @@ export interface BackendInfo {
   readonly reason: string
   /** Threads its kernels use. */
   readonly threads: number
+  /** Where its tensors live and how much of it training may plan to use (core/memory-plan.ts). */
+  readonly memory: { readonly where: string; readonly budgetBytes: number }
   readonly attempts: ReadonlyArray<BackendAttempt>
 }
 
@@ -115,6 +119,17 @@ const threadsOf = (backend: BackendName): number => {
   return 1
 }
 
+const GIB = 2 ** 30
+
+/**
+ * tfjs-backend-wasm's heap stops at 4 GiB, and its allocator does not get back all it frees: plan
+ * 85% of it. Other backends keep tensors in the process's own memory: plan 75% of the machine's.
+ */
+const memoryOf = (backend: BackendName): BackendInfo["memory"] =>
+  backend === "native" || backend === "wasm"
+    ? { where: "the 4 GiB wasm heap", budgetBytes: Math.floor(0.85 * WASM_HEAP_BYTES) }
+    : { where: `the machine's ${(totalmem() / GIB).toFixed(1)} GiB`, budgetBytes: Math.floor(0.75 * totalmem()) }
+
 export const selectBackend = Effect.fn("selectBackend")(function* (choice: BackendChoice) {
   // tfjs's console banner about tfjs-node is noise: carl reports the backend itself.
   tf.env().set("PROD", true)
@@ -126,6 +141,7 @@ export const selectBackend = Effect.fn("selectBackend")(function* (choice: Backe
       attempts.push(result)
       if (result.ok) {
         yield* Effect.promise(() => tf.ready())
+        guardWasmHeap(tf.backend())
         const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.via}: ${a.detail}`)
         const why = choice === "auto" ? "first available" : "chosen with --backend"
         return {
@@ -133,6 +149,7 @@ export const selectBackend = Effect.fn("selectBackend")(function* (choice: Backe
           via: result.via,
           reason: `${backend} via ${result.via} (${why})${skipped.length > 0 ? `; skipped ${skipped.join("; ")}` : ""}`,
           threads: threadsOf(backend),
+          memory: memoryOf(backend),
           attempts
         } satisfies BackendInfo
       }

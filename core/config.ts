@@ -44,7 +44,17 @@ export const CarlConfigSchema = Schema.Struct({
   }),
   training: group({
     batchSize: PositiveInt.pipe(withDefault(128)),
-    epochs: PositiveInt.pipe(withDefault(2))
+    epochs: PositiveInt.pipe(withDefault(2)),
+    /**
+     * Rows per micro-batch: MCCL still sees the whole batch (GradCache, core/executor.ts), memory
+     * holds one micro-batch's activations. "auto": the most that fits the backend's memory.
+     */
+    microBatch: Schema.Union([PositiveInt, Schema.Literal("auto")]).pipe(withDefault<number | "auto">("auto")),
+    /**
+     * "keep": every micro-batch's activations on one tape (fastest); "recompute": one micro-batch at a
+     * time, the encoder run twice (GradCache; least memory); "auto": keep while the batch fits.
+     */
+    memory: Schema.Literals(["auto", "keep", "recompute"]).pipe(withDefault<"auto" | "keep" | "recompute">("auto"))
   }),
   mccl: group({
     /** τ_sim of Eq. 5. */

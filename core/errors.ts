@@ -68,3 +68,17 @@ export const oneLine = (text: string): string =>
 
 /** A thrown value's message as one line, for messages that quote a library's complaint. */
 export const problemText = (error: unknown): string => oneLine(error instanceof Error ? error.message : String(error))
+
+/**
+ * Something did not fit in memory: the wasm heap, the process's memory, or the machine's. `what`
+ * says what was being done and what did not fit, `advice` what to change; nothing written before
+ * (checkpoints, run files) is touched.
+ */
+export class OutOfMemory extends Schema.TaggedError<OutOfMemory>()("OutOfMemory", {
+  what: Schema.String,
+  advice: Schema.String
+}) {
+  override get message(): string {
+    return `out of memory: ${this.what}; ${this.advice}`
+  }
+}

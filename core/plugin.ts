@@ -13,10 +13,10 @@ export interface RunContext {
   readonly step: number
   readonly totalSteps: number
   /**
-   * Re-evaluates `port` with some upstream ports replaced by the given tensors, reusing every
-   * other value of this pass. Used by PGD to take more than one step on the same loss.
+   * ∂loss/∂wrt with the port `wrt` set to `at`, every other value of this pass reused: PGD's
+   * gradient at e + δ for its steps after the first. Micro-batched like the pass itself.
    */
-  recompute(port: string, overrides: Readonly<Record<string, tf.Tensor>>): tf.Tensor
+  gradient(loss: string, wrt: string, at: tf.Tensor): tf.Tensor
   /** A diagnostic that is printed once per run, however many steps repeat it. */
   warnOnce(key: string, message: string): void
 }
@@ -35,6 +35,13 @@ export interface Plugin<Needs extends PortMap = PortMap, Gives extends PortMap =
   readonly parameters: ReadonlyArray<ParameterSet>
   /** Set only by the objective plugin: the λ of each loss port (Eq. 11). */
   readonly lossWeights?: ReadonlyMap<LossPortName, number>
+  /**
+   * Row b of every output depends only on row b of its batch-major inputs (and on scalars and
+   * weights): the executor may run it on a few rows at a time (GradCache micro-batches,
+   * core/executor.ts). Leave it unset for anything that mixes rows (BatchNorm, a loss over the
+   * batch); such plugins always see the whole batch.
+   */
+  readonly rowWise?: boolean
   run(inputs: Needs, context: RunContext): Gives
   /** Runs after the optimiser has updated the weights (the momentum updater lives here). */
   afterStep?(context: AfterStepContext): void
@@ -49,6 +56,7 @@ export interface PluginSpec<Needs extends ReadonlyArray<AnyPort>, Gives extends 
   readonly gives: Gives
   readonly parameters?: ReadonlyArray<ParameterSet>
   readonly lossWeights?: ReadonlyMap<LossPortName, number>
+  readonly rowWise?: boolean
   readonly run: (inputs: PortsToMap<Needs>, context: RunContext) => PortsToMap<Gives>
   readonly afterStep?: (context: AfterStepContext) => void
 }
@@ -61,6 +69,7 @@ export const definePlugin = <const Needs extends ReadonlyArray<AnyPort>, const G
   gives: spec.gives,
   parameters: spec.parameters ?? [],
   ...(spec.lossWeights === undefined ? {} : { lossWeights: spec.lossWeights }),
+  ...(spec.rowWise === true ? { rowWise: true } : {}),
   run: spec.run,
   ...(spec.afterStep === undefined ? {} : { afterStep: spec.afterStep })
 })
@@ -101,6 +110,7 @@ export const withPorts = <Needs extends PortMap, Gives extends PortMap, const R 
     needs: plugin.needs.map(rename),
     gives: plugin.gives.map(rename),
     parameters: plugin.parameters,
+    ...(plugin.rowWise === true ? { rowWise: true } : {}),
     run: (inputs: Record<string, tf.Tensor>, context: RunContext) => {
       const original: Record<string, tf.Tensor> = {}
       for (const [key, value] of Object.entries(inputs)) original[originalName.get(key) ?? key] = value

@@ -30,6 +30,11 @@ export interface Port<Name extends string = string, R extends TensorRank = Tenso
    * treated as data by everything downstream, like PyTorch's `.detach()`.
    */
   readonly constant: boolean
+  /**
+   * Axis 1 is the token axis ([batch, seq, ...]): a micro-batch keeps only its own rows' length of
+   * it (core/micro-batch.ts), and values at the positions it cut are zeros.
+   */
+  readonly perToken?: boolean
   /** Set on gradient ports: the value is ∂(of)/∂(wrt). */
   readonly gradient?: { readonly of: LossPortName; readonly wrt: string }
 }
@@ -55,8 +60,8 @@ export const definePort = <const Name extends string, R extends TensorRank>(
   rank: R,
   dtype: PortDtype,
   doc: string,
-  options: { readonly constant?: boolean } = {}
-): Port<Name, R> => ({ name, rank, dtype, doc, constant: options.constant ?? false })
+  options: { readonly constant?: boolean; readonly perToken?: boolean } = {}
+): Port<Name, R> => ({ name, rank, dtype, doc, constant: options.constant ?? false, ...(options.perToken === true ? { perToken: true } : {}) })
 
 /** A loss is a scalar port named `loss.<name>`; the objective plugin weights and sums them. */
 export const lossPort = <const Name extends string>(name: Name, doc: string): Port<`loss.${Name}`, 0> =>
@@ -77,6 +82,7 @@ export const gradientPort = <L extends LossPortName, X extends string, R extends
   dtype: "float32",
   doc: `gradient of ${loss.name} with respect to ${wrt.name}, ${wrt.doc}`,
   constant: true,
+  ...(wrt.perToken === true ? { perToken: true } : {}),
   gradient: { of: loss.name, wrt: wrt.name }
 })
 
@@ -84,17 +90,18 @@ export const describePort = (port: AnyPort): string => `${port.dtype} rank ${por
 
 /** The ports of the CARL graph. Custom plugins may define more with `definePort` and `lossPort`. */
 export const Ports = {
-  tokenIds: definePort("tokenIds", 2, "int32", "[batch, seq] token ids", { constant: true }),
+  tokenIds: definePort("tokenIds", 2, "int32", "[batch, seq] token ids", { constant: true, perToken: true }),
   attentionMask: definePort("attentionMask", 2, "float32", "[batch, seq] 1 for real tokens, 0 for padding", {
-    constant: true
+    constant: true,
+    perToken: true
   }),
   vaLabels: definePort("vaLabels", 2, "float32", "[batch, 2] valence and arousal in [-1, 1]", { constant: true }),
-  tokenEmbeddings: definePort("tokenEmbeddings", 3, "float32", "[batch, seq, hidden] input word embeddings e_t"),
-  hiddenStates: definePort("hiddenStates", 3, "float32", "[batch, seq, hidden] last encoder layer, online"),
+  tokenEmbeddings: definePort("tokenEmbeddings", 3, "float32", "[batch, seq, hidden] input word embeddings e_t", { perToken: true }),
+  hiddenStates: definePort("hiddenStates", 3, "float32", "[batch, seq, hidden] last encoder layer, online", { perToken: true }),
   sentenceEmbedding: definePort("sentenceEmbedding", 2, "float32", "[batch, hidden] pooled online sentence vector"),
   onlineProjection: definePort("onlineProjection", 2, "float32", "[batch, proj] online projection head output"),
   onlinePrediction: definePort("onlinePrediction", 2, "float32", "[batch, proj] online prediction head output p"),
-  targetHiddenStates: definePort("targetHiddenStates", 3, "float32", "[batch, seq, hidden] last layer, target"),
+  targetHiddenStates: definePort("targetHiddenStates", 3, "float32", "[batch, seq, hidden] last layer, target", { perToken: true }),
   targetSentenceEmbedding: definePort(
     "targetSentenceEmbedding",
     2,
@@ -102,12 +109,14 @@ export const Ports = {
     "[batch, hidden] pooled target sentence vector"
   ),
   targetEmbedding: definePort("targetEmbedding", 2, "float32", "[batch, proj] target projection z"),
-  saliency: definePort("saliency", 2, "float32", "[batch, seq] ‖∂L/∂e_t‖₂, -1 on padding", { constant: true }),
+  saliency: definePort("saliency", 2, "float32", "[batch, seq] ‖∂L/∂e_t‖₂, -1 on padding", { constant: true, perToken: true }),
   perturbedMask: definePort("perturbedMask", 2, "float32", "[batch, seq] 1 for the tokens PGD perturbs", {
-    constant: true
+    constant: true,
+    perToken: true
   }),
   perturbation: definePort("perturbation", 3, "float32", "[batch, seq, hidden] PGD perturbation δ", {
-    constant: true
+    constant: true,
+    perToken: true
   }),
   perturbationNorm: definePort(
     "perturbationNorm",
@@ -116,14 +125,15 @@ export const Ports = {
     "largest realised per-token ‖ẽ_t − e_t‖₂ after float32 rounding",
     { constant: true }
   ),
-  perturbedEmbeddings: definePort("perturbedEmbeddings", 3, "float32", "[batch, seq, hidden] e + δ on selected tokens"),
+  perturbedEmbeddings: definePort("perturbedEmbeddings", 3, "float32", "[batch, seq, hidden] e + δ on selected tokens", { perToken: true }),
   perturbedHiddenStates: definePort(
     "perturbedHiddenStates",
     3,
     "float32",
-    "[batch, seq, hidden] last layer on the perturbed sequence"
+    "[batch, seq, hidden] last layer on the perturbed sequence",
+    { perToken: true }
   ),
-  tokenLogits: definePort("tokenLogits", 2, "float32", "[batch, seq] perturbed-token detection logits"),
+  tokenLogits: definePort("tokenLogits", 2, "float32", "[batch, seq] perturbed-token detection logits", { perToken: true }),
   mcclLoss: lossPort("mccl", "MCCL loss, Eq. 6"),
   ptdLoss: lossPort("ptd", "perturbed token detection focal loss, Eq. 10"),
   objective: definePort("objective", 0, "float32", "λ-weighted sum of the loss ports, Eq. 11", { constant: true })

@@ -9,7 +9,11 @@
  *                            waits ten minutes, for the test to kill the process mid-write;
  *   enospc:<file name>:<n>   the n-th such write fails after half of its bytes, as on a full disk;
  *   nan-gradient:<step>      optimiser step <step> (counted from 1) gets a NaN in one gradient
- *                            (core/train-step.ts), as an overflow would leave it.
+ *                            (core/train-step.ts), as an overflow would leave it;
+ *   heap-full:<step>         optimiser step <step> throws the wasm heap guard's HeapExhausted, as
+ *                            a step that does not fit the 4 GiB heap does (core/out-of-memory.ts);
+ *   js-heap:<step>           optimiser step <step> fills the JavaScript heap until V8 stops the
+ *                            process (run it with a small --max-old-space-size).
  *
  * Writes are counted from 1 per value of the variable, in this process.
  */
@@ -40,4 +44,10 @@ export const writeFault = (path: string): WriteFault | undefined => {
 export const nanGradientAt = (step: number): boolean => {
   const parts = spec()
   return parts !== undefined && parts[0] === "nan-gradient" && Number(parts[1]) === step
+}
+
+/** The fault `kind` asked for at optimiser step `step` (counted from 1). */
+export const faultAtStep = (kind: "heap-full" | "js-heap", step: number): boolean => {
+  const parts = spec()
+  return parts !== undefined && parts[0] === kind && Number(parts[1]) === step
 }

@@ -10,9 +10,10 @@
  */
 import * as tf from "@tensorflow/tfjs"
 import type { AdamW } from "./adamw.ts"
-import { runTrainingPass, type StepClock, type WarnOnce } from "./executor.ts"
+import { runTrainingPass, type PassOptions, type StepClock, type WarnOnce } from "./executor.ts"
 import type { Graph } from "./graph.ts"
-import { nanGradientAt } from "./test-faults.ts"
+import { HeapExhausted } from "./out-of-memory.ts"
+import { faultAtStep, nanGradientAt } from "./test-faults.ts"
 
 export interface StepReport {
   /** Optimiser steps taken, this one included. */
@@ -40,14 +41,30 @@ const normWithNanGradient = (gradients: ReadonlyMap<tf.Variable, tf.Tensor>): nu
   return norm
 }
 
+/** CARL_TEST_FAULT=heap-full:<step> or js-heap:<step> (core/test-faults.ts): the step runs out of memory. */
+const injectMemoryFaults = (step: number): void => {
+  if (faultAtStep("heap-full", step)) throw new HeapExhausted(256 * 2 ** 20, 4096 * 2 ** 20)
+  if (faultAtStep("js-heap", step)) {
+    const filler: Array<Array<number>> = []
+    for (;;) filler.push(Array.from({ length: 1 << 20 }, (_, i) => i + filler.length))
+  }
+}
+
 export const trainStep = (
   graph: Graph,
   optimizer: AdamW,
   inputs: Readonly<Record<string, tf.Tensor>>,
   clock: StepClock,
-  options: { readonly learningRate?: number; readonly warnOnce?: WarnOnce; readonly clipGradientNorm?: number } = {}
+  options: {
+    readonly learningRate?: number
+    readonly warnOnce?: WarnOnce
+    readonly clipGradientNorm?: number
+    /** Micro-batches of the pass (core/executor.ts): the same step in less memory. */
+    readonly pass?: PassOptions
+  } = {}
 ): StepReport => {
-  const pass = runTrainingPass(graph, inputs, clock, options.warnOnce ?? (() => {}))
+  injectMemoryFaults(clock.step + 1)
+  const pass = runTrainingPass(graph, inputs, clock, options.warnOnce ?? (() => {}), options.pass)
   const scalars: Record<string, number> = {}
   for (const [port, value] of pass.values) if (value.rank === 0) scalars[port] = value.dataSync()[0] ?? Number.NaN
   const norm = nanGradientAt(clock.step + 1) ? normWithNanGradient(pass.gradients) : globalNorm(pass.gradients)

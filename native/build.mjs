@@ -28,12 +28,16 @@ const common = ["-O3", "-march=native", "-fPIC", "-Wall", "-Wno-unused-parameter
 try {
   const vectorObject = join(build, `carl_vector_math.${process.pid}.o`)
   execFileSync(cc, [...common, "-ffast-math", "-fopenmp-simd", "-c", join(here, "carl_vector_math.c"), "-o", vectorObject], { stdio: "pipe" })
+  // Weight updates must round as tfjs's separate ops do: no fused multiply-adds.
+  const updatesObject = join(build, `carl_updates.${process.pid}.o`)
+  execFileSync(cc, [...common, "-ffp-contract=off", "-c", join(here, "carl_updates.c"), "-o", updatesObject], { stdio: "pipe" })
   execFileSync(
     cc,
-    [...common, "-shared", "-DNODE_GYP_MODULE_NAME=carl_kernels", `-I${includeDir}`, join(here, "carl_kernels.c"), vectorObject, "-o", temp, "-lopenblas", "-lmvec", "-lm"],
+    [...common, "-shared", "-DNODE_GYP_MODULE_NAME=carl_kernels", `-I${includeDir}`, join(here, "carl_kernels.c"), vectorObject, updatesObject, "-o", temp, "-lopenblas", "-lmvec", "-lm"],
     { stdio: "pipe" }
   )
   rmSync(vectorObject, { force: true })
+  rmSync(updatesObject, { force: true })
   renameSync(temp, out)
   say(`built ${out}`)
 } catch (error) {

@@ -268,6 +268,97 @@ static napi_value gather(napi_env env, napi_callback_info info) {
   return result;
 }
 
+
+extern void carl_adamw(float *weight, const float *gradient, float *first, float *second, size_t n, float beta1, float one_minus_beta1,
+                       float beta2, float one_minus_beta2, float decay, float second_correction, float epsilon, float step_size);
+extern void carl_moving_average(float *target, const float *online, size_t n, float momentum, float one_minus_momentum);
+extern void carl_add_into(float *a, const float *b, size_t n);
+
+/* A float32 run of `size` floats at `offset` in a buffer, or NULL (and a thrown RangeError) if it does not fit. */
+static float *float_run(napi_env env, napi_value buffer, napi_value offset_value, int64_t size, const char *what) {
+  size_t bytes = 0;
+  int64_t offset;
+  float *data = heap_floats(env, buffer, &bytes);
+  if (data == NULL || !arg_int(env, offset_value, &offset) || offset < 0 || size < 0 || (size_t)(offset + size) > bytes / 4) {
+    napi_throw_range_error(env, NULL, what);
+    return NULL;
+  }
+  return data + offset;
+}
+
+static bool arg_float(napi_env env, napi_value value, float *out) {
+  double number;
+  if (napi_get_value_double(env, value, &number) != napi_ok) return false;
+  *out = (float)number;
+  return true;
+}
+
+/*
+ * adamw(weight, weightOffset, gradient, gradientOffset, first, second, size,
+ *       beta1, 1 − beta1, beta2, 1 − beta2, 1 − lr·wd, √(1 − β2ᵗ), epsilon, lr / (1 − β1ᵗ))
+ * In place on the weight and on the moments `first`/`second` (Float32Arrays of `size`, host memory).
+ */
+static napi_value adamw(napi_env env, napi_callback_info info) {
+  napi_value args[15];
+  if (!get_args(env, info, 15, args, "adamw")) return NULL;
+  int64_t size;
+  if (!arg_int(env, args[6], &size) || size < 0) {
+    napi_throw_type_error(env, NULL, "adamw: bad size");
+    return NULL;
+  }
+  float *weight = float_run(env, args[0], args[1], size, "adamw: weight outside its buffer");
+  if (weight == NULL) return NULL;
+  const float *gradient = float_run(env, args[2], args[3], size, "adamw: gradient outside its buffer");
+  if (gradient == NULL) return NULL;
+  size_t first_length = 0, second_length = 0;
+  float *first = typed_array(env, args[4], &first_length);
+  float *second = typed_array(env, args[5], &second_length);
+  float c[8];
+  bool ok = first != NULL && second != NULL && first_length == (size_t)size && second_length == (size_t)size;
+  for (int i = 0; i < 8 && ok; i++) ok = arg_float(env, args[7 + i], &c[i]);
+  if (!ok) {
+    napi_throw_type_error(env, NULL, "adamw: bad moments or constants");
+    return NULL;
+  }
+  carl_adamw(weight, gradient, first, second, (size_t)size, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
+  return NULL;
+}
+
+/* movingAverage(target, targetOffset, online, onlineOffset, size, m, 1 − m): target ← target·m + online·(1 − m), in place. */
+static napi_value moving_average(napi_env env, napi_callback_info info) {
+  napi_value args[7];
+  if (!get_args(env, info, 7, args, "movingAverage")) return NULL;
+  int64_t size;
+  float momentum, rest;
+  if (!arg_int(env, args[4], &size) || size < 0 || !arg_float(env, args[5], &momentum) || !arg_float(env, args[6], &rest)) {
+    napi_throw_type_error(env, NULL, "movingAverage: bad arguments");
+    return NULL;
+  }
+  float *target = float_run(env, args[0], args[1], size, "movingAverage: target outside its buffer");
+  if (target == NULL) return NULL;
+  const float *online = float_run(env, args[2], args[3], size, "movingAverage: online outside its buffer");
+  if (online == NULL) return NULL;
+  carl_moving_average(target, online, (size_t)size, momentum, rest);
+  return NULL;
+}
+
+/* addInto(a, aOffset, b, bOffset, size): a ← a + b, in place. */
+static napi_value add_into(napi_env env, napi_callback_info info) {
+  napi_value args[5];
+  if (!get_args(env, info, 5, args, "addInto")) return NULL;
+  int64_t size;
+  if (!arg_int(env, args[4], &size) || size < 0) {
+    napi_throw_type_error(env, NULL, "addInto: bad size");
+    return NULL;
+  }
+  float *a = float_run(env, args[0], args[1], size, "addInto: a outside its buffer");
+  if (a == NULL) return NULL;
+  const float *b = float_run(env, args[2], args[3], size, "addInto: b outside its buffer");
+  if (b == NULL) return NULL;
+  carl_add_into(a, b, (size_t)size);
+  return NULL;
+}
+
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   napi_value args[1];
   int64_t threads;
@@ -299,6 +390,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"biasActivation", NULL, bias_activation, NULL, NULL, NULL, napi_default, NULL},
       {"unary", NULL, unary, NULL, NULL, NULL, napi_default, NULL},
       {"gather", NULL, gather, NULL, NULL, NULL, napi_default, NULL},
+      {"adamw", NULL, adamw, NULL, NULL, NULL, napi_default, NULL},
+      {"movingAverage", NULL, moving_average, NULL, NULL, NULL, napi_default, NULL},
+      {"addInto", NULL, add_into, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"blasInfo", NULL, blas_info, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -21,7 +21,7 @@ import { initMlpHead, initVaRegressionHead, mlpHead, vaRegressionHead } from "..
 import { mccl } from "../plugins/mccl/index.ts"
 import { momentumUpdater } from "../plugins/momentum/index.ts"
 import { objective } from "../plugins/objective/index.ts"
-import { initTokenHead, perturbedTokenDetection } from "../plugins/ptd/index.ts"
+import { initTokenHead, perturbedTokenDetection, tokenHead } from "../plugins/ptd/index.ts"
 import { perturbEmbeddings, pgd, saliencySelection } from "../plugins/saliency-pgd/index.ts"
 
 /** Every weight a CARL run trains or tracks. */
@@ -134,7 +134,8 @@ export const carlGraphBuilder = (model: CarlModel, config: CarlConfig) =>
         "encode-perturbed"
       )
     )
-    .add(perturbedTokenDetection({ parameters: model.tokenHead, gamma: config.ptd.gamma }))
+    .add(tokenHead(model.tokenHead))
+    .add(perturbedTokenDetection({ gamma: config.ptd.gamma }))
 
 /**
  * carl: the paper's method; no-ptd: "w/o TP" (MCCL alone); no-mccl: "w/o MCCL" (MCCL still

@@ -48,6 +48,7 @@ const counting = (model: TextEncoder) => {
   const wrapped: TextEncoder = {
     ...model,
     tokenizer: {
+      ...model.tokenizer,
       encodeBatch: (texts, options) => {
         counter.calls++
         return model.tokenizer.encodeBatch(texts, options)

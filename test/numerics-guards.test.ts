@@ -87,7 +87,7 @@ const snapshot = (sets: ReadonlyArray<readonly [string, ParameterSet]>, optimize
   const values = new Map<string, Float32Array>()
   for (const [variable, name] of names) values.set(name, Float32Array.from(variable.dataSync() as Float32Array))
   const state = optimizer.exportState(names)
-  for (const [name, tensor] of state.tensors) values.set(`adamw.${name}`, Float32Array.from(tensor.dataSync() as Float32Array))
+  for (const [name, data] of state.tensors) values.set(`adamw.${name}`, Float32Array.from(data.values))
   return { steps: state.steps, values }
 }
 

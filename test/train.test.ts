@@ -95,7 +95,7 @@ describe("a run in process", () => {
   test("the objective falls and no tensor outlives the run", async () => {
     const config = {
       ...defaultConfig(),
-      training: { batchSize: 8, epochs: 1 },
+      training: { ...defaultConfig().training, batchSize: 8, epochs: 1 },
       optimizer: { ...defaultConfig().optimizer, learningRate: 1e-3 },
       model: { ...defaultConfig().model, maxLength: 16 }
     }

@@ -156,9 +156,10 @@ export const benchEmbed = Effect.fn("benchEmbed")(function* (options: BenchOptio
   const threads = yield* Effect.promise(() => threadsReport(backend, options.threads))
   const texts = benchSentences(BENCH_SENTENCE_COUNT, options.seed)
   const embedOptions = { batchSize: options.batch, maxLength: USE_LITE_MAX_LENGTH, pooling: "cls" as const }
-  const withGraph = options.model === USE_LITE_MODEL_ID
+  const model = options.model ?? USE_LITE_MODEL_ID
+  const withGraph = model === USE_LITE_MODEL_ID
 
-  const ours = yield* Effect.acquireRelease(loadTextEncoder(options.model, { trainable: false }), (loaded) =>
+  const ours = yield* Effect.acquireRelease(loadTextEncoder(model, { trainable: false }), (loaded) =>
     Effect.sync(() => loaded.encoder.parameters.dispose())
   )
   const graph = withGraph
@@ -224,7 +225,7 @@ export const benchEmbed = Effect.fn("benchEmbed")(function* (options: BenchOptio
   const result: BenchEmbedResult = {
     impl: "carl",
     bench: "embed",
-    model: options.model,
+    model,
     backend: backend.name,
     threads: threads.threads,
     threads_requested: threads.requested,

@@ -26,8 +26,20 @@ export interface BenchOptions {
   readonly threads?: number
   /** Sentences per second of an encoder (ours and, for use-lite, the shipped graph model) instead of CARL steps. */
   readonly embed: boolean
-  /** The encoder `--embed` measures: "use-lite", a folder in Hugging Face layout, or a hub id. */
-  readonly model: string
+  /**
+   * The encoder: "use-lite", a folder in Hugging Face layout, or a hub id. CARL steps without it run
+   * on a random BERT of the shape flags (the peer's); `--embed` without it measures use-lite.
+   */
+  readonly model: string | undefined
+  /**
+   * A valence–arousal file (as `carl train --data` reads): the batch is the first `batch` training
+   * sentences of a run with this seed, cut to `seq` tokens, instead of random ids of ragged lengths.
+   */
+  readonly data: string | undefined
+  /** Rows per micro-batch of a step (core/executor.ts); "auto" fits the backend's memory; unset: the whole batch. */
+  readonly microBatch: number | "auto" | undefined
+  /** With micro-batches: "keep" every one on one tape, or "recompute" (GradCache); "auto" decides with the size. */
+  readonly memory: "keep" | "recompute" | undefined
   /** Also run the PyTorch peer with the same config, after carl, and print the ratio. */
   readonly peer: boolean
   /** Also print the kernels of one extra profiled step, by total time (costs one more step). */
@@ -48,7 +60,10 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   steps: 5,
   warmup: 1,
   embed: false,
-  model: "use-lite",
+  model: undefined,
+  data: undefined,
+  microBatch: undefined,
+  memory: undefined,
   peer: false,
   profile: false,
   seed: 0
@@ -65,7 +80,7 @@ export class BenchOptionError extends Schema.TaggedError<BenchOptionError>()("Be
 
 /** The first problem with the options, or undefined. */
 export const checkBenchOptions = (options: BenchOptions): BenchOptionError | undefined => {
-  const wholeAtLeast = (option: keyof BenchOptions, value: number, minimum: number) =>
+  const wholeAtLeast = (option: string, value: number, minimum: number) =>
     Number.isInteger(value) && value >= minimum
       ? undefined
       : new BenchOptionError({ option, problem: `must be a whole number ≥ ${minimum}, got ${value}` })
@@ -83,6 +98,10 @@ export const checkBenchOptions = (options: BenchOptions): BenchOptionError | und
     wholeAtLeast("warmup", options.warmup, 0) ??
     wholeAtLeast("seed", options.seed, 0) ??
     (threads === undefined ? undefined : wholeAtLeast("threads", threads, 1)) ??
+    (options.microBatch === undefined || options.microBatch === "auto" ? undefined : wholeAtLeast("micro-batch", options.microBatch, 1)) ??
+    (!options.peer || (options.model === undefined && options.data === undefined)
+      ? undefined
+      : new BenchOptionError({ option: "peer", problem: "compares the random BERT of the shape flags; it cannot run with --model or --data" })) ??
     (options.hidden % options.heads === 0
       ? undefined
       : new BenchOptionError({ option: "heads", problem: `must divide --hidden ${options.hidden}, got ${options.heads}` })) ??

@@ -29,6 +29,9 @@ const parse = (argv: ReadonlyArray<string>): { readonly backend: BackendChoice; 
   const switches: Partial<Record<Switch, boolean>> = {}
   let backend: BackendChoice = "auto"
   let model = DEFAULT_BENCH_OPTIONS.model
+  let data = DEFAULT_BENCH_OPTIONS.data
+  let microBatch = DEFAULT_BENCH_OPTIONS.microBatch
+  let memory = DEFAULT_BENCH_OPTIONS.memory
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? ""
     if (!arg.startsWith("--")) fail(`unexpected argument ${arg}`)
@@ -44,6 +47,16 @@ const parse = (argv: ReadonlyArray<string>): { readonly backend: BackendChoice; 
       if (!(BACKEND_CHOICES as ReadonlyArray<string>).includes(text)) fail(`--backend must be one of ${BACKEND_CHOICES.join(", ")}`)
       backend = text as BackendChoice
     } else if (name === "model") model = text
+    else if (name === "data") data = text
+    else if (name === "memory") {
+      if (text !== "keep" && text !== "recompute") fail(`--memory must be keep or recompute, got ${text}`)
+      memory = text as "keep" | "recompute"
+    }
+    else if (name === "micro-batch") {
+      const number = Number(text)
+      if (text !== "auto" && !Number.isFinite(number)) fail(`--micro-batch must be a number or auto, got ${text}`)
+      microBatch = text === "auto" ? "auto" : number
+    }
     else if ((NUMBER_FLAGS as ReadonlyArray<string>).includes(name)) {
       const number = Number(text)
       if (!Number.isFinite(number)) fail(`--${name} must be a number, got ${text}`)
@@ -58,7 +71,10 @@ const parse = (argv: ReadonlyArray<string>): { readonly backend: BackendChoice; 
       ...shape,
       ...(threads === undefined ? {} : { threads }),
       ...switches,
-      model
+      model,
+      data,
+      microBatch,
+      memory
     }
   }
 }

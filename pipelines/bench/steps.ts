@@ -10,6 +10,15 @@ import { Backend, type BackendName } from "../../core/backend.ts"
 import { defaultConfig, type CarlConfig } from "../../core/config.ts"
 import { SeededRandom } from "../../core/random.ts"
 import { trainStep } from "../../core/train-step.ts"
+import type { PassOptions } from "../../core/executor.ts"
+import { Ports } from "../../core/ports.ts"
+import type { Encoder } from "../../plugins/encoder/index.ts"
+import { loadTextEncoder } from "../../plugins/encoder/load-text-encoder.ts"
+import { batchOf, tokenizeExamples } from "../train/batches.ts"
+import { EpochSampler } from "../train/epoch-sampler.ts"
+import { loadTrainingData } from "../train/load-training-data.ts"
+import type { TrainingExample } from "../train/training-data.ts"
+import { benchSentences } from "./embed.ts"
 import type { Graph } from "../../core/graph.ts"
 import { BertEncoder, type BertConfig } from "../../plugins/encoder/index.ts"
 import { carlGraph, createCarlModel, disposeCarlModel, type CarlBatch, type CarlModel } from "../carl-graph.ts"
@@ -78,25 +87,32 @@ export interface BenchRun {
   readonly graph: Graph
   readonly optimizer: AdamW
   readonly batch: CarlBatch
+  /** Real tokens of the batch (its attention mask's sum). */
+  readonly realTokens: number
+  /** How a step's pass runs: whole, or in micro-batches cut to their rows' lengths. */
+  readonly pass: PassOptions
   /** Steps taken so far, warm-up included. */
   stepsTaken: number
   dispose(): void
 }
 
-/** carl's defaults throughout (AdamW, τ 0.05, PGD ε 5e-9 α 5, top 10%, λ 0.8/0.2, projection 128): the peer's settings. */
-export const createBenchRun = (options: BenchOptions): BenchRun => {
+const benchRun = (options: BenchOptions, encoder: Encoder, batch: CarlBatch, random: SeededRandom): BenchRun => {
   const config = defaultConfig()
-  const random = new SeededRandom(options.seed)
-  const encoder = BertEncoder.random(benchBertConfig(options), random.fork("encoder"), { trainable: true })
   const model = createCarlModel(encoder, config, random)
   const optimizer = new AdamW(config.optimizer)
-  const batch = benchBatch(random.fork("batch"), options)
+  const realTokens = tf.tidy(() => tf.sum(batch.attentionMask).dataSync()[0] ?? 0)
   return {
     config,
     model,
     graph: carlGraph(model, config),
     optimizer,
     batch,
+    realTokens,
+    pass: {
+      microBatch: typeof options.microBatch === "number" ? options.microBatch : undefined,
+      lengthMask: Ports.attentionMask.name,
+      memory: options.memory
+    },
     stepsTaken: 0,
     dispose() {
       disposeBatch(batch)
@@ -106,10 +122,45 @@ export const createBenchRun = (options: BenchOptions): BenchRun => {
   }
 }
 
+/** carl's defaults throughout (AdamW, τ 0.05, PGD ε 5e-9 α 5, top 10%, λ 0.8/0.2, projection 128): the peer's settings. */
+export const createBenchRun = (options: BenchOptions): BenchRun => {
+  const random = new SeededRandom(options.seed)
+  const encoder = BertEncoder.random(benchBertConfig(options), random.fork("encoder"), { trainable: true })
+  return benchRun(options, encoder, benchBatch(random.fork("batch"), options), random)
+}
+
+/**
+ * The examples of a `--model` bench: the first `batch` training sentences of `--data` in a run's
+ * order (its seeded sampler), else the bench's generated sentences with random labels.
+ */
+const benchExamples = (options: BenchOptions) =>
+  Effect.gen(function* () {
+    if (options.data === undefined) {
+      const random = new SeededRandom(options.seed).fork("labels")
+      return benchSentences(options.batch, options.seed).map((text) => ({ text, valence: random.next() * 2 - 1, arousal: random.next() * 2 - 1 }))
+    }
+    const data = yield* loadTrainingData([{ file: options.data }], { seed: options.seed, skipBadRows: true })
+    const { indices } = new EpochSampler(data.train.length, Math.min(options.batch, data.train.length), options.seed).next()
+    return indices.map((index) => data.train[index] as TrainingExample)
+  })
+
+/** A bench run of a real encoder (`--model`): its weights, a batch of text cut to `seq` tokens, rows longest first. */
+const createModelRun = (options: BenchOptions, model: string) =>
+  Effect.gen(function* () {
+    const text = yield* loadTextEncoder(model, { trainable: true, hub: { offline: true } })
+    const examples = yield* benchExamples(options)
+    const tokenized = tokenizeExamples(text.tokenizer, examples, Math.min(options.seq, text.maxLength))
+    const { inputs } = batchOf(
+      tokenized,
+      examples.map((_, index) => index)
+    )
+    return benchRun(options, text.encoder, inputs, new SeededRandom(options.seed))
+  })
+
 /** One CARL step (online, target, MCCL, saliency, PGD, PTD, AdamW, EMA); false when a loss was not finite. */
 export const runBenchStep = (run: BenchRun): boolean => {
   const inputs = { tokenIds: run.batch.tokenIds, attentionMask: run.batch.attentionMask, vaLabels: run.batch.vaLabels }
-  const report = trainStep(run.graph, run.optimizer, inputs, { step: run.stepsTaken, totalSteps: PEER_TOTAL_STEPS })
+  const report = trainStep(run.graph, run.optimizer, inputs, { step: run.stepsTaken, totalSteps: PEER_TOTAL_STEPS }, { pass: run.pass })
   run.stepsTaken += 1
   return report.finite
 }
@@ -130,6 +181,12 @@ export const rssPeakMb = (): number => round(process.resourceUsage().maxRSS / 10
 export interface BenchStepsResult
   extends Pick<BenchOptions, "layers" | "hidden" | "heads" | "ffn" | "vocab" | "seq" | "batch" | "warmup" | "steps"> {
   readonly impl: "carl"
+  /** "random-bert" (the shape flags, the peer's model) or what --model named. */
+  readonly model: string
+  /** The --data file the batch came from, or null for generated rows. */
+  readonly data: string | null
+  /** Rows per micro-batch, or null for the whole batch in one pass. */
+  readonly micro_batch: number | null
   readonly tfjs: string
   readonly backend: BackendName
   readonly threads: number
@@ -139,6 +196,9 @@ export interface BenchStepsResult
   readonly ms_per_step: number
   /** batch·seq / ms_per_step · 1000, padding counted as the peer counts it, 1 decimal. */
   readonly tokens_per_s: number
+  /** Real tokens of the batch (its attention mask), and per second: the figure for text batches. */
+  readonly real_tokens: number
+  readonly real_tokens_per_s: number
   readonly runs_ms: ReadonlyArray<number>
   readonly rss_peak_mb: number
   /**
@@ -178,10 +238,10 @@ export const benchStepsWith = <A = undefined>(options: BenchOptions, onRun?: (ru
     const threads = yield* Effect.promise(() => threadsReport(backend, options.threads))
     const atStart = tf.memory().numTensors
     const { timing, extra } = yield* Effect.acquireUseRelease(
-      Effect.sync(() => createBenchRun(options)),
+      options.model === undefined ? Effect.sync(() => createBenchRun(options)) : createModelRun(options, options.model),
       (run) =>
         Effect.gen(function* () {
-          const timing = timeSteps(run, options)
+          const timing = { ...timeSteps(run, options), microBatch: run.pass.microBatch, realTokens: run.realTokens }
           const extra = onRun === undefined ? undefined : yield* Effect.promise(() => onRun(run))
           return { timing, extra }
         }),
@@ -190,6 +250,9 @@ export const benchStepsWith = <A = undefined>(options: BenchOptions, onRun?: (ru
     const ms = median(timing.runsMs)
     const result: BenchStepsResult = {
       impl: "carl",
+      model: options.model ?? "random-bert",
+      data: options.data ?? null,
+      micro_batch: timing.microBatch ?? null,
       tfjs: tf.version.tfjs,
       backend: backend.name,
       threads: threads.threads,
@@ -206,6 +269,8 @@ export const benchStepsWith = <A = undefined>(options: BenchOptions, onRun?: (ru
       steps: options.steps,
       ms_per_step: round(ms, 2),
       tokens_per_s: round(((options.batch * options.seq) / ms) * 1000, 1),
+      real_tokens: timing.realTokens,
+      real_tokens_per_s: round((timing.realTokens / ms) * 1000, 1),
       runs_ms: timing.runsMs.map((value) => round(value, 1)),
       rss_peak_mb: rssPeakMb(),
       tensors: { before: timing.before, after: timing.after, left_after_dispose: tf.memory().numTensors - atStart },

@@ -73,17 +73,20 @@ export const embeddingTableEncoder = (
   const table = tf.tensor2d(flat, [vectors.length, width])
   const parameters = ParameterSet.fromTensors([[TABLE, table]], { trainable: false })
   table.dispose()
+  const rowOf = (text: string): number => {
+    const row = rows.get(text)
+    if (row === undefined) throw new Error(`no embedding computed for the text ${JSON.stringify(text.slice(0, 60))}`)
+    return row
+  }
   return {
     name,
     encoder: new EmbeddingTable(parameters, width, settings.pooling),
     maxLength: settings.maxLength,
     tokenizer: {
+      padId: 0,
+      encodeRows: (texts) => ({ rows: texts.map((text) => Int32Array.of(rowOf(text))), truncated: 0 }),
       encodeBatch: (texts) => {
-        const ids = Int32Array.from(texts, (text) => {
-          const row = rows.get(text)
-          if (row === undefined) throw new Error(`no embedding computed for the text ${JSON.stringify(text.slice(0, 60))}`)
-          return row
-        })
+        const ids = Int32Array.from(texts, rowOf)
         return { ids, attentionMask: new Float32Array(texts.length).fill(1), batch: texts.length, seqLength: 1, truncated: 0 }
       }
     },

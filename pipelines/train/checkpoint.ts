@@ -92,7 +92,7 @@ export const saveCheckpoint = <Extra>(
     const tensors: Array<readonly [string, FloatTensorData]> = []
     for (const [variable, name] of names) tensors.push([`weights.${name}`, tensorData(variable)])
     const optimizerState = optimizer.exportState(names)
-    for (const [name, tensor] of optimizerState.tensors) tensors.push([`adamw.${name}`, tensorData(tensor)])
+    for (const [name, data] of optimizerState.tensors) tensors.push([`adamw.${name}`, data])
     for (const [name, data] of tensors) {
       const at = firstNonFinite(data.values)
       if (at >= 0) {
@@ -271,10 +271,7 @@ export const restoreCheckpoint = <Extra>(
       }
       tf.tidy(() => variable.assign(tf.tensor(saved.values, [...saved.shape])))
     }
-    const moments = new Map<string, tf.Tensor>()
-    for (const [name, data] of loaded.tensors) {
-      if (name.startsWith("adamw.")) moments.set(name.slice("adamw.".length), tf.tensor(data.values, [...data.shape]))
-    }
+    const moments = new Map<string, FloatTensorData>()
+    for (const [name, data] of loaded.tensors) if (name.startsWith("adamw.")) moments.set(name.slice("adamw.".length), data)
     optimizer.importState({ steps: loaded.state.extra.optimizerSteps, tensors: moments }, names)
-    for (const tensor of moments.values()) tensor.dispose()
   })

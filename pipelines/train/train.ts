@@ -22,9 +22,14 @@ import { Backend } from "../../core/backend.ts"
 import type { CarlConfig } from "../../core/config.ts"
 import { problemText } from "../../core/errors.ts"
 import { carlSchedule, learningRateAt } from "../../core/lr-schedule.ts"
+import { OutOfMemory } from "../../core/errors.ts"
+import { fusedUpdates } from "../../core/fused-updates.ts"
+import { rowLengthsOf } from "../../core/micro-batch.ts"
+import { choosePass, isDoesNotFit, probeMemoryPlan, trainableBytes, type MemoryPlan } from "../../core/memory-plan.ts"
+import { Ports } from "../../core/ports.ts"
 import { SeededRandom } from "../../core/random.ts"
 import { trainStep, type StepReport } from "../../core/train-step.ts"
-import { loadTextEncoder, type TextEncoder } from "../../plugins/encoder/load-text-encoder.ts"
+import { loadTextEncoder } from "../../plugins/encoder/load-text-encoder.ts"
 import { isImprovement, type EvaluationResult, type Evaluator } from "../../plugins/evaluators/evaluator.ts"
 import { vaRegressionEvaluator } from "../../plugins/evaluators/va-regression.ts"
 import { momentumAt } from "../../plugins/momentum/index.ts"
@@ -32,7 +37,9 @@ import { carlGraph, createCarlModel, disposeCarlModel, graphParameterSets, type 
 import { loadLatestCheckpoint, restoreCheckpoint, saveCheckpoint, setAsideCheckpoint } from "./checkpoint.ts"
 import { EpochSampler, type SamplerPosition } from "./epoch-sampler.ts"
 import { Progress, type ProgressMode } from "./progress.ts"
-import { toVaSplit, type TrainingData, type TrainingExample } from "./training-data.ts"
+import { batchOf, tokenizeExamples } from "./batches.ts"
+import { describePass, describePlan, largestTrainableBytes, lastCheckpointNote, lowerMemoryAdvice, megabytes, outOfMemoryOr } from "./step-failure.ts"
+import { toVaSplit, type TrainingData } from "./training-data.ts"
 
 export class Interrupted extends Schema.TaggedError<Interrupted>()("Interrupted", {
   signal: Schema.String,
@@ -135,6 +142,8 @@ interface RunState {
   readonly sampler: SamplerPosition
   readonly best: { readonly step: number; readonly value: number } | undefined
   readonly seed: number
+  /** How steps fit memory (core/memory-plan.ts); kept so a resumed run makes the same choices. */
+  readonly memoryPlan?: MemoryPlan | undefined
 }
 
 export interface TrainSummary {
@@ -219,26 +228,6 @@ const nonFiniteValues = (scalars: Readonly<Record<string, number>>): string =>
     .map(([name, value]) => `${name} ${value}`)
     .join(", ")
 
-const batchTensors = (model: TextEncoder, examples: ReadonlyArray<TrainingExample>, maxLength: number) => {
-  const encoded = model.tokenizer.encodeBatch(
-    examples.map((example) => example.text),
-    { maxLength }
-  )
-  const labels = new Float32Array(examples.length * 2)
-  examples.forEach((example, i) => {
-    labels[i * 2] = example.valence
-    labels[i * 2 + 1] = example.arousal
-  })
-  return {
-    tokens: encoded.attentionMask.reduce((sum, value) => sum + value, 0),
-    inputs: {
-      tokenIds: tf.tensor2d(encoded.ids, [encoded.batch, encoded.seqLength], "int32"),
-      attentionMask: tf.tensor2d(encoded.attentionMask, [encoded.batch, encoded.seqLength]),
-      vaLabels: tf.tensor2d(labels, [examples.length, 2])
-    }
-  }
-}
-
 export const train = Effect.fn("train")(function* (config: CarlConfig, options: TrainOptions) {
   const backend = yield* Backend
   yield* checkLabels(options.data)
@@ -260,6 +249,8 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
   const sets = graphParameterSets(model, graph)
 
   const trainSet = options.data.train
+  const microBatch = config.training.microBatch === "auto" ? undefined : config.training.microBatch
+  const tokenized = tokenizeExamples(text.tokenizer, trainSet, Math.min(config.model.maxLength, text.maxLength))
   const batchSize = Math.min(config.training.batchSize, trainSet.length)
   const maxLength = Math.min(config.model.maxLength, text.maxLength)
   const stepsPerEpoch = Math.max(1, Math.floor(trainSet.length / batchSize))
@@ -296,6 +287,7 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
   let sampler = new EpochSampler(trainSet.length, batchSize, config.seed)
   let startStep = 0
   let best: RunState["best"] = undefined
+  let memoryPlan: MemoryPlan | undefined = undefined
   let before: EvaluationResult | undefined
   /** The newest checkpoint this run wrote or resumed from. */
   let lastCheckpoint = { path: "", step: -1 }
@@ -320,6 +312,7 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
     sampler = new EpochSampler(trainSet.length, batchSize, config.seed, saved.sampler)
     startStep = loaded.state.step
     best = saved.best
+    memoryPlan = saved.memoryPlan
     lastCheckpoint = { path: loaded.path, step: startStep }
     for (const skipped of loaded.skipped) yield* Console.error(`carl: warning: skipped a damaged checkpoint: ${skipped}`)
     const logged = yield* Effect.promise(() => readFile(metricsFile, "utf8").catch(() => ""))
@@ -355,6 +348,26 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
     }
   }
 
+  // How each step fits memory: a probe on the first batch measures what a token position costs.
+  const choice = { microBatch: config.training.microBatch, memory: config.training.memory }
+  const needsPlan = choice.microBatch === "auto" || choice.memory === "auto"
+  if (needsPlan && memoryPlan === undefined) {
+    const probeIndices = new EpochSampler(trainSet.length, batchSize, config.seed, sampler.position()).next().indices
+    const probe = batchOf(tokenized, probeIndices)
+    const optimizerBytes = fusedUpdates() === undefined ? 2 * trainableBytes(graph) + 4 * largestTrainableBytes(graph) : 0
+    memoryPlan = yield* Effect.tryPromise({
+      try: () =>
+        probeMemoryPlan(graph, { ...probe.inputs }, {
+          budgetBytes: backend.memory.budgetBytes,
+          optimizerBytes,
+          lengthMask: Ports.attentionMask.name,
+          clock: { step: startStep, totalSteps }
+        }),
+      catch: (error) => outOfMemoryOr(error, { doing: `measuring the memory of a step on 2 rows of the first batch (${backend.name} backend)`, backend: backend.name })
+    }).pipe(Effect.ensuring(Effect.sync(() => tf.dispose(Object.values(probe.inputs)))))
+    yield* Console.log(describePlan(memoryPlan, backend.memory.where))
+  }
+
   const runState = (): RunState => ({
     model: options.model,
     variant,
@@ -362,7 +375,8 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
     trainExamples: trainSet.length,
     sampler: sampler.position(),
     best,
-    seed: config.seed
+    seed: config.seed,
+    memoryPlan
   })
   // Plugins warn from inside a step (synchronous tensor code); each warning is printed once per
   // run, after the step, on stderr.
@@ -387,21 +401,41 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
           return yield* new Interrupted({ signal: stop.state.signal, step, checkpoint: path })
         }
         const { indices, epoch } = sampler.next()
-        return { step, epoch, examples: indices.map((index) => trainSet[index] as TrainingExample) }
+        return { step, epoch, indices }
       })
     )
   )
 
-  yield* Stream.runForEach(batches, ({ step, epoch, examples }) =>
+  yield* Stream.runForEach(batches, ({ step, epoch, indices }) =>
     Effect.gen(function* () {
-      const batch = batchTensors(text, examples, maxLength)
+      const batch = batchOf(tokenized, indices)
+      const pass = choosePass(memoryPlan, rowLengthsOf(batch.inputs.attentionMask), choice, Ports.attentionMask.name)
+      if (isDoesNotFit(pass)) {
+        tf.dispose(Object.values(batch.inputs))
+        return yield* new OutOfMemory({
+          what: `one row of ${pass.rowTokens} tokens needs ${megabytes(pass.neededBytes)} with the model, its gradients and optimiser state, more than ${megabytes(pass.budgetBytes)} of ${backend.memory.where}`,
+          advice: `${lowerMemoryAdvice(backend.name)}${lastCheckpointNote(lastCheckpoint.path)}`
+        })
+      }
       const learningRate = learningRateAt(schedule, step)
       const stepStarted = performance.now()
-      const report = trainStep(graph, optimizer, batch.inputs, { step, totalSteps }, {
-        learningRate,
-        warnOnce,
-        ...(options.clipGradientNorm === undefined ? {} : { clipGradientNorm: options.clipGradientNorm })
-      })
+      const report = yield* Effect.try({
+        try: () =>
+          trainStep(graph, optimizer, { ...batch.inputs }, { step, totalSteps }, {
+            learningRate,
+            warnOnce,
+            pass,
+            ...(options.clipGradientNorm === undefined ? {} : { clipGradientNorm: options.clipGradientNorm })
+          }),
+        catch: (error) => {
+          const [rows, seq] = batch.inputs.tokenIds.shape
+          return outOfMemoryOr(error, {
+            doing: `step ${step + 1} on the ${backend.name} backend (${backend.memory.where}), a batch of ${rows} rows × ${seq} tokens in ${describePass(pass)}`,
+            backend: backend.name,
+            lastCheckpoint: lastCheckpoint.path
+          })
+        }
+      }).pipe(Effect.tapError(() => Effect.sync(() => tf.dispose(Object.values(batch.inputs)))))
       tf.dispose(Object.values(batch.inputs))
       if (pendingWarnings.length > 0) bar.clear()
       for (const warning of pendingWarnings.splice(0)) yield* Console.error(`carl: warning: ${warning}`)
@@ -421,6 +455,8 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
         learningRate,
         momentum: momentumAt(report.step, totalSteps, config.momentum.initial),
         ...report.scalars,
+        microBatch: pass.microBatch ?? null,
+        memory: pass.memory ?? null,
         tokensPerSecond: batch.tokens / seconds,
         seconds
       })

@@ -54,6 +54,31 @@ export interface NativeKernels {
     out: Buffer,
     outOffset: number
   ) => number
+  /**
+   * The AdamW step in place on the weight and the moments (host Float32Arrays of `size`); the
+   * constants are beta1, 1 − beta1, beta2, 1 − beta2, 1 − lr·wd, √(1 − β2ᵗ), epsilon, lr / (1 − β1ᵗ).
+   */
+  readonly adamw: (
+    weight: Buffer,
+    weightOffset: number,
+    gradient: Buffer,
+    gradientOffset: number,
+    first: Float32Array,
+    second: Float32Array,
+    size: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    decay: number,
+    secondCorrection: number,
+    epsilon: number,
+    stepSize: number
+  ) => void
+  /** target ← target·m + online·(1 − m), in place. */
+  readonly movingAverage: (target: Buffer, targetOffset: number, online: Buffer, onlineOffset: number, size: number, momentum: number, oneMinusMomentum: number) => void
+  /** a ← a + b, in place. */
+  readonly addInto: (a: Buffer, aOffset: number, b: Buffer, bOffset: number, size: number) => void
   readonly setThreads: (threads: number) => void
   readonly blasInfo: () => { readonly core: string; readonly config: string; readonly threads: number }
 }

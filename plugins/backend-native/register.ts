@@ -9,7 +9,9 @@
  */
 import * as tf from "@tensorflow/tfjs"
 import { loadNativeKernels, type NativeKernels } from "./addon.ts"
+import { registerFusedUpdates } from "../../core/fused-updates.ts"
 import { nativeGather, nativeUnary, sharedIdentity } from "./elementwise-kernels.ts"
+import { nativeFusedUpdates } from "./fused-updates.ts"
 import { nativeBatchMatMul, nativeFusedMatMul } from "./mat-mul-kernels.ts"
 
 export const NATIVE_BACKEND = "native"
@@ -66,6 +68,7 @@ export const registerNativeBackend = async (
   }
   // Priority 0: never picked by tfjs on its own; carl's backend selection decides.
   tf.registerBackend(name, baseFactory, 0)
+  registerFusedUpdates(name, nativeFusedUpdates(addon.kernels))
   registered.add(name)
   return { ok: true }
 }

@@ -18,6 +18,8 @@ export interface TensorMemory {
   /** In 4-byte elements from the start of `buffer(tensor)`. */
   readonly offset: (tensor: tf.TensorInfo) => number
   readonly free: (tensor: tf.TensorInfo) => void
+  /** How many tensors share this tensor's memory (1: only itself). */
+  readonly refCount: (tensor: tf.TensorInfo) => number
 }
 
 /** The part of the Emscripten module the kernels use. */
@@ -29,7 +31,8 @@ export const wasmMemory = (backend: BackendWasm): TensorMemory => ({
   allocate: (shape, dtype) => backend.makeOutput([...shape], dtype),
   buffer: () => (backend.wasm as unknown as WasmHeap).HEAPU8.buffer as ArrayBuffer,
   offset: (tensor) => backend.getMemoryOffset(tensor.dataId) / 4,
-  free: (tensor) => void backend.disposeData(tensor.dataId)
+  free: (tensor) => void backend.disposeData(tensor.dataId),
+  refCount: (tensor) => backend.refCount(tensor.dataId)
 })
 
 export const cpuMemory = (backend: MathBackendCPU): TensorMemory => ({
@@ -43,7 +46,8 @@ export const cpuMemory = (backend: MathBackendCPU): TensorMemory => ({
     throw new Error(`native kernels: a ${tensor.dtype} tensor's values are not a Float32Array or Int32Array`)
   },
   offset: () => 0,
-  free: (tensor) => void backend.disposeData(tensor.dataId)
+  free: (tensor) => void backend.disposeData(tensor.dataId),
+  refCount: (tensor) => backend.refCount(tensor.dataId)
 })
 
 const views = new WeakMap<object, TensorMemory>()

@@ -1,6 +1,7 @@
 /**
  * Any Encoder as graph plugins: word embeddings, the transformer, and pooling are three nodes,
- * so saliency and PGD (Eqs. 7–9) can read and replace the word embeddings between them.
+ * so saliency and PGD (Eqs. 7–9) can read and replace the word embeddings between them. All three
+ * are row-wise (each sentence is encoded on its own), so a big batch can run in micro-batches.
  */
 import { definePlugin, withPorts } from "../../core/plugin.ts"
 import { Ports, definePort } from "../../core/ports.ts"
@@ -15,6 +16,7 @@ export const embedTokens = (encoder: Encoder, name = "embed-tokens") =>
     needs: [Ports.tokenIds],
     gives: [Ports.tokenEmbeddings],
     parameters: [encoder.parameters],
+    rowWise: true,
     run: ({ tokenIds }) => ({ tokenEmbeddings: encoder.embedTokens(tokenIds) })
   })
 
@@ -24,6 +26,7 @@ export const encode = (encoder: Encoder, name = "encode") =>
     needs: [Ports.tokenEmbeddings, Ports.tokenIds, Ports.attentionMask],
     gives: [Ports.hiddenStates],
     parameters: [encoder.parameters],
+    rowWise: true,
     run: ({ tokenEmbeddings, tokenIds, attentionMask }) => ({
       hiddenStates: encoder.encode(tokenEmbeddings, tokenIds, attentionMask)
     })
@@ -35,6 +38,7 @@ export const pool = (encoder: Encoder, pooling: Pooling, name = `pool-${pooling}
     needs: [Ports.hiddenStates, Ports.attentionMask],
     gives: [Ports.sentenceEmbedding],
     parameters: [encoder.parameters],
+    rowWise: true,
     run: ({ hiddenStates, attentionMask }) => ({ sentenceEmbedding: encoder.pool(hiddenStates, attentionMask, pooling) })
   })
 
@@ -42,7 +46,8 @@ export const targetTokenEmbeddings = definePort(
   "targetTokenEmbeddings",
   3,
   "float32",
-  "[batch, seq, hidden] word embeddings of the target encoder"
+  "[batch, seq, hidden] word embeddings of the target encoder",
+  { perToken: true }
 )
 
 /** The momentum target's forward: the same three nodes on the target's own weights and ports. */

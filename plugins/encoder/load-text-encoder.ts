@@ -2,6 +2,7 @@
  * `--model` to an encoder and its tokenizer: "use-lite" (the USE-lite weights shipped in an npm
  * package), a local folder in Hugging Face layout, or a hub id downloaded into the cache.
  */
+import { padRows, type EncodedBatch } from "../tokenizer/pad-rows.ts"
 import { Effect, Schema } from "effect"
 import { resolveModel, type HubOptions } from "../hub/index.ts"
 import { loadTokenizer, type HfTokenizer } from "../tokenizer/hf-tokenizer.ts"
@@ -19,17 +20,21 @@ import {
 
 export const USE_LITE_MODEL_ID = "use-lite"
 
-export interface TokenizedBatch {
-  /** Row-major [batch, seqLength]. */
-  readonly ids: Int32Array
-  readonly attentionMask: Float32Array
-  readonly batch: number
-  readonly seqLength: number
+/** Row-major [batch, seqLength] token ids and attention mask, ready for `tf.tensor2d`. */
+export type TokenizedBatch = EncodedBatch
+
+/** Each text's ids, special tokens included and cut to the maximum length, before padding. */
+export interface TokenizedRows {
+  readonly rows: ReadonlyArray<Int32Array>
   /** How many of the texts lost tokens to `maxLength`. */
   readonly truncated: number
 }
 
 export interface TextTokenizer {
+  /** The id at padding positions (the attention mask is 0 there). */
+  readonly padId: number
+  encodeRows(texts: ReadonlyArray<string>, options: { readonly maxLength: number }): TokenizedRows
+  /** encodeRows, padded to the longest row: the model's input. */
   encodeBatch(texts: ReadonlyArray<string>, options: { readonly maxLength: number }): TokenizedBatch
 }
 
@@ -55,24 +60,26 @@ export class ModelLoadError extends Schema.TaggedError<ModelLoadError>()("ModelL
 }
 
 /** USE's tokenizer has no special tokens; padding is its −1 id. */
-const useLiteTokenizer = (tokenizer: UseTokenizer): TextTokenizer => ({
-  encodeBatch: (texts, { maxLength }) => {
+const useLiteTokenizer = (tokenizer: UseTokenizer): TextTokenizer => {
+  const encodeRows = (texts: ReadonlyArray<string>, { maxLength }: { readonly maxLength: number }): TokenizedRows => {
     const limit = Math.min(maxLength, USE_LITE_MAX_LENGTH)
-    const rows = texts.map((text) => tokenizer.tokenize(text))
-    const seqLength = Math.max(1, ...rows.map((row) => Math.min(row.length, limit)))
-    const ids = new Int32Array(texts.length * seqLength).fill(USE_LITE_PAD_ID)
-    const attentionMask = new Float32Array(texts.length * seqLength)
-    rows.forEach((row, b) => {
-      row.slice(0, limit).forEach((id, t) => {
-        ids[b * seqLength + t] = id
-        attentionMask[b * seqLength + t] = 1
-      })
-    })
-    return { ids, attentionMask, batch: texts.length, seqLength, truncated: rows.filter((row) => row.length > limit).length }
+    const pieces = texts.map((text) => tokenizer.tokenize(text))
+    return { rows: pieces.map((row) => Int32Array.from(row.slice(0, limit))), truncated: pieces.filter((row) => row.length > limit).length }
   }
-})
+  return {
+    padId: USE_LITE_PAD_ID,
+    encodeRows,
+    encodeBatch: (texts, options) => {
+      const { rows, truncated } = encodeRows(texts, options)
+      // USE-lite's graph takes at least one position, even for a batch of empty texts.
+      return padRows(rows, USE_LITE_PAD_ID, { truncated, minimumLength: 1 })
+    }
+  }
+}
 
 const hfTokenizer = (tokenizer: HfTokenizer): TextTokenizer => ({
+  padId: tokenizer.padTokenId,
+  encodeRows: (texts, options) => tokenizer.encodeRows(texts, options),
   encodeBatch: (texts, options) => tokenizer.encodeBatch(texts, options)
 })
 

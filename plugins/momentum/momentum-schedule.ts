@@ -6,6 +6,7 @@
  *   m(k) = 1 − (1 − m₀)·(cos(π·k/K) + 1)/2             (Eq. 2)   m(0) = m₀, m(K) = 1
  */
 import * as tf from "@tensorflow/tfjs"
+import { fusedUpdates } from "../../core/fused-updates.ts"
 import type { ParameterSet } from "../../core/parameters.ts"
 
 export const DEFAULT_INITIAL_MOMENTUM = 0.9996
@@ -17,12 +18,12 @@ export const momentumAt = (step: number, totalSteps: number, initial = DEFAULT_I
   return 1 - ((1 - initial) * (Math.cos(Math.PI * progress) + 1)) / 2
 }
 
-/** Eq. 1 over every weight the two sets share by name. */
+/** Eq. 1 over every weight the two sets share by name; in place where the backend can (core/fused-updates.ts). */
 export const updateMovingAverage = (target: ParameterSet, online: ParameterSet, momentum: number): void => {
+  const fused = fusedUpdates()
   for (const [name, targetWeight] of target.entries()) {
     const onlineWeight = online.get(name)
-    tf.tidy(() => {
-      targetWeight.assign(tf.add(tf.mul(targetWeight, momentum), tf.mul(onlineWeight, 1 - momentum)))
-    })
+    if (fused !== undefined) fused.movingAverage(targetWeight, onlineWeight, momentum)
+    else tf.tidy(() => targetWeight.assign(tf.add(tf.mul(targetWeight, momentum), tf.mul(onlineWeight, 1 - momentum))))
   }
 }

@@ -58,9 +58,7 @@ export const pgd = (options: Partial<PGDOptions> = {}) => {
     gives: [Ports.perturbation, Ports.perturbationNorm],
     run: (inputs, context) => {
       const gradientAt = (perturbed: tf.Tensor3D) =>
-        tf.grad((x: tf.Tensor) => context.recompute(Ports.mcclLoss.name, { [Ports.tokenEmbeddings.name]: x }))(
-          perturbed
-        ) as tf.Tensor3D
+        context.gradient(Ports.mcclLoss.name, Ports.tokenEmbeddings.name, perturbed) as tf.Tensor3D
       const perturbation = pgdPerturbation(
         inputs.tokenEmbeddings,
         inputs["∂loss.mccl/∂tokenEmbeddings"],
@@ -79,5 +77,6 @@ export const perturbEmbeddings = definePlugin({
   name: "perturb-embeddings",
   needs: [Ports.tokenEmbeddings, Ports.perturbation],
   gives: [Ports.perturbedEmbeddings],
+  rowWise: true,
   run: ({ tokenEmbeddings, perturbation }) => ({ perturbedEmbeddings: tf.add(tokenEmbeddings, perturbation) as tf.Tensor3D })
 })

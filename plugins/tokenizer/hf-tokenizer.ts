@@ -3,6 +3,9 @@
  * for BERT, byte-level BPE for RoBERTa. @huggingface/tokenizers normalises, pre-tokenises, runs the
  * model and knows the special tokens; it has no batching, padding or truncation, so those are here.
  */
+import { padRows, type EncodedBatch } from "./pad-rows.ts"
+
+export type { EncodedBatch } from "./pad-rows.ts"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Tokenizer as UntypedTokenizer } from "@huggingface/tokenizers"
@@ -35,16 +38,6 @@ export class TokenizerError extends Schema.TaggedError<TokenizerError>()("Tokeni
   }
 }
 
-/** Row-major [batch, seqLength] arrays, ready for `tf.tensor2d`. */
-export interface EncodedBatch {
-  readonly ids: Int32Array
-  readonly attentionMask: Float32Array
-  readonly batch: number
-  readonly seqLength: number
-  /** How many of the texts lost tokens to `maxLength`. */
-  readonly truncated: number
-}
-
 export interface HfTokenizer {
   readonly directory: string
   readonly padTokenId: number
@@ -62,6 +55,8 @@ export interface HfTokenizer {
    * A `maxLength` with no room for the special tokens is a RangeError: a caller's mistake.
    */
   encodeBatch(texts: ReadonlyArray<string>, options: { readonly maxLength: number }): EncodedBatch
+  /** encodeBatch's rows before padding. */
+  encodeRows(texts: ReadonlyArray<string>, options: { readonly maxLength: number }): { readonly rows: ReadonlyArray<Int32Array>; readonly truncated: number }
   decode(ids: ReadonlyArray<number>, options?: { readonly skipSpecialTokens?: boolean }): string
 }
 
@@ -283,7 +278,7 @@ export const tokenizerFromFiles = Effect.fn("tokenizerFromFiles")(function* (dir
     modelMaxLength,
     specialIds,
     encode: (text) => [...specialIds.prefix, ...textIds(text), ...specialIds.suffix],
-    encodeBatch: (texts, { maxLength }) => {
+    encodeRows: (texts, { maxLength }) => {
       const specialCount = specialIds.prefix.length + specialIds.suffix.length
       if (!Number.isInteger(maxLength) || maxLength < Math.max(1, specialCount)) {
         throw new RangeError(`maxLength must be an integer ≥ ${Math.max(1, specialCount)} (the special tokens), got ${maxLength}`)
@@ -293,16 +288,13 @@ export const tokenizerFromFiles = Effect.fn("tokenizerFromFiles")(function* (dir
       const rows = texts.map((text) => {
         const ids = textIds(text)
         if (ids.length > textBudget) truncated++
-        return [...specialIds.prefix, ...ids.slice(0, textBudget), ...specialIds.suffix]
+        return Int32Array.from([...specialIds.prefix, ...ids.slice(0, textBudget), ...specialIds.suffix])
       })
-      const seqLength = rows.reduce((longest, row) => Math.max(longest, row.length), 0)
-      const ids = new Int32Array(rows.length * seqLength).fill(padTokenId)
-      const attentionMask = new Float32Array(rows.length * seqLength)
-      rows.forEach((row, r) => {
-        ids.set(row, r * seqLength)
-        attentionMask.fill(1, r * seqLength, r * seqLength + row.length)
-      })
-      return { ids, attentionMask, batch: rows.length, seqLength, truncated }
+      return { rows, truncated }
+    },
+    encodeBatch: (texts, options) => {
+      const { rows, truncated } = hfTokenizer.encodeRows(texts, options)
+      return padRows(rows, padTokenId, { truncated })
     },
     decode: (ids, options = {}) =>
       ids.length === 0 ? "" : tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false })
