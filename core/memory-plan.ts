@@ -3,9 +3,11 @@
  * activations fit, else in GradCache micro-batches small enough for one at a time (core/executor.ts).
  *
  * Memory at a pass's peak is modelled as fixed + bytesPerToken·(token positions on the tape):
- *   fixed          weights, optimiser moments and gradients (what the backend holds whatever the batch);
- *   bytesPerToken  a micro-batch's activations per token position (rows × its cut length), measured
- *                  once by a probe pass on the first batch's two longest rows (tf.profile's peak).
+ *   fixed          weights, optimiser moments, gradients and the rest of a pass that does not grow
+ *                  with the batch;
+ *   bytesPerToken  a micro-batch's activations per token position (rows × its cut length).
+ * Both are measured once, by probe passes on the first batch's longest rows (the wasm heap's own
+ * meter where there is one, core/out-of-memory.ts).
  * A batch's rows are longest first, so segments of `rows` rows are cut to similar lengths.
  *
  * The plan is the run's (it is saved with checkpoints): the same batch gets the same passes after a
@@ -15,6 +17,7 @@ import * as tf from "@tensorflow/tfjs"
 import { runTrainingPass, type PassOptions, type StepClock } from "./executor.ts"
 import type { Graph } from "./graph.ts"
 import { planMicroBatches, rowLengthsOf, sliceMicroBatch } from "./micro-batch.ts"
+import { heapMeter } from "./out-of-memory.ts"
 
 /** Rows per segment or micro-batch when not told: measured fastest for USE-lite on EmoBank (docs/PERFORMANCE.md). */
 export const DEFAULT_SEGMENT_ROWS = 8
@@ -78,11 +81,30 @@ export const isDoesNotFit = (value: PassOptions | DoesNotFit): value is DoesNotF
 /** Bytes of every trainable weight of the graph: the size of one set of gradients. */
 export const trainableBytes = (graph: Graph): number => graph.trainableVariables().reduce((sum, variable) => sum + variable.size * 4, 0)
 
+/** Bytes held now and at the peak of `run`: from the wasm heap's own meter where there is one, else tfjs's count. */
+const measurePeak = async (run: () => void): Promise<{ readonly held: number; readonly peak: number }> => {
+  const meter = heapMeter(tf.backend())
+  if (meter !== undefined) {
+    const held = meter.live()
+    meter.resetPeak()
+    run()
+    return { held, peak: meter.peak() }
+  }
+  // tfjs counts a tensor that shares another's memory (a clone, a reshape) again: an overestimate.
+  const held = tf.memory().numBytes
+  const profile = await tf.profile(() => {
+    run()
+    return undefined
+  })
+  return { held, peak: profile.peakBytes }
+}
+
 /**
- * The memory plan, from a probe: one training pass (no update) on the batch's two longest rows in
- * one micro-batch on a tape. Its peak, less what was held before and the two sets of gradients a
- * micro-batched pass holds (the sums and one micro-batch's), is that micro-batch's activations.
- * `optimizerBytes` is what the optimiser will hold on the backend that it does not hold yet.
+ * The memory plan, from two probe passes (no update) on the batch's longest row, then its two
+ * longest rows, each as one micro-batch on a tape: what the second holds beyond the first is one
+ * row's activations, what the first holds beyond the weights is the rest of a pass (gradients, the
+ * word table's dense gradient, whole-batch heads). `optimizerBytes` is what the optimiser will hold
+ * on the backend that it does not hold yet.
  */
 export const probeMemoryPlan = async (
   graph: Graph,
@@ -92,28 +114,25 @@ export const probeMemoryPlan = async (
   const mask = inputs[options.lengthMask]
   if (mask === undefined) throw new Error(`memory probe: no input '${options.lengthMask}'`)
   const lengths = rowLengthsOf(mask)
-  const probeRows = Math.min(2, lengths.length)
-  const longest = Math.max(1, ...lengths.slice(0, probeRows))
-  const [probe] = planMicroBatches(lengths.length, mask.shape[1] ?? 1, probeRows, lengths)
-  const gradients = 2 * trainableBytes(graph)
-  const held = tf.memory().numBytes
-  const rows = tf.tidy(() => {
-    const sliced: Record<string, tf.Tensor> = {}
-    for (const port of graph.inputs) {
-      const value = inputs[port.name]
-      if (value !== undefined && probe !== undefined) sliced[port.name] = sliceMicroBatch(value, probe, port.perToken === true)
-    }
-    return sliced
-  })
-  const profile = await tf.profile(() => {
-    runTrainingPass(graph, rows, options.clock, () => {}).dispose()
-    return undefined
-  })
-  tf.dispose(Object.values(rows))
-  const activations = Math.max(0, profile.peakBytes - held - gradients)
-  return {
-    budgetBytes: options.budgetBytes,
-    fixedBytes: held + gradients + options.optimizerBytes,
-    bytesPerToken: Math.max(1, activations / (probeRows * longest))
+  const seq = mask.shape[1] ?? 1
+  const passOn = async (rows: number) => {
+    const [probe] = planMicroBatches(lengths.length, seq, rows, lengths)
+    const sliced = tf.tidy(() => {
+      const values: Record<string, tf.Tensor> = {}
+      for (const port of graph.inputs) {
+        const value = inputs[port.name]
+        if (value !== undefined && probe !== undefined) values[port.name] = sliceMicroBatch(value, probe, port.perToken === true)
+      }
+      return values
+    })
+    const measured = await measurePeak(() => runTrainingPass(graph, sliced, options.clock, () => {}).dispose())
+    tf.dispose(Object.values(sliced))
+    return { ...measured, tokens: (probe?.rows ?? 1) * (probe?.length ?? 1) }
   }
+  const one = await passOn(1)
+  const two = lengths.length > 1 ? await passOn(2) : one
+  const perToken = two.tokens > one.tokens ? (two.peak - one.peak) / (two.tokens - one.tokens) : (one.peak - one.held) / one.tokens
+  const bytesPerToken = Math.max(1, perToken)
+  const pass = Math.max(0, one.peak - one.held - bytesPerToken * one.tokens)
+  return { budgetBytes: options.budgetBytes, fixedBytes: one.held + pass + options.optimizerBytes, bytesPerToken }
 }

@@ -22,35 +22,74 @@ export class HeapExhausted extends Error {
 
 interface WasmModule {
   _malloc: (bytes: number) => number
+  _free: (address: number) => void
   readonly HEAPU8: Uint8Array
 }
 
-const guarded = new WeakSet<object>()
+/** Bytes tfjs holds on a wasm heap now and at most since the last reset: what tensors really take. */
+export interface HeapMeter {
+  live(): number
+  peak(): number
+  resetPeak(): void
+}
+
+const meters = new WeakMap<object, HeapMeter>()
+
+/**
+ * Replaces an Emscripten export that replaces itself with the raw export on its first call (as
+ * `_malloc` and `_free` do): the wrapper sits behind a property whose setter keeps what is
+ * assigned inside it.
+ */
+const wrapExport = <F extends (...args: Array<never>) => unknown>(wasm: object, name: string, original: F, wrap: (inner: () => F) => F): void => {
+  let inner = original
+  const wrapped = wrap(() => inner)
+  Object.defineProperty(wasm, name, {
+    configurable: true,
+    get: () => wrapped,
+    set: (replacement: F) => {
+      inner = replacement
+    }
+  })
+}
 
 /**
  * Makes a failed heap allocation of a tfjs-backend-wasm instance (or one built on it) throw
- * HeapExhausted. Emscripten's `_malloc` is a stub that replaces itself with the raw export on its
- * first call, so the guard sits behind a property whose setter keeps whatever is assigned inside it.
+ * HeapExhausted, and meters what its allocations hold (tfjs asks `_malloc` for every tensor and
+ * `_free`s it when disposed; the engine's own byte count counts shared memory once per tensor).
  */
 export const guardWasmHeap = (backend: object): void => {
   const wasm = (backend as { readonly wasm?: WasmModule }).wasm
-  if (wasm === undefined || guarded.has(wasm)) return
-  let malloc = wasm._malloc
-  const guard = (bytes: number): number => {
-    const address = malloc(bytes) >>> 0
+  if (wasm === undefined || meters.has(wasm)) return
+  const sizes = new Map<number, number>()
+  let live = 0
+  let peak = 0
+  wrapExport(wasm, "_malloc", wasm._malloc, (inner) => (bytes: number) => {
+    const address = inner()(bytes) >>> 0
     // Near 4 GiB the 32-bit allocator may also wrap around and hand out memory past the heap's end.
     if (bytes > 0 && (address === 0 || address + bytes > wasm.HEAPU8.length)) throw new HeapExhausted(bytes, wasm.HEAPU8.length)
+    sizes.set(address, bytes)
+    live += bytes
+    peak = Math.max(peak, live)
     return address
-  }
-  Object.defineProperty(wasm, "_malloc", {
-    configurable: true,
-    get: () => guard,
-    set: (replacement: (bytes: number) => number) => {
-      malloc = replacement
-    }
   })
-  guarded.add(wasm)
+  wrapExport(wasm, "_free", wasm._free, (inner) => (address: number) => {
+    live -= sizes.get(address >>> 0) ?? 0
+    sizes.delete(address >>> 0)
+    inner()(address)
+  })
+  const meter: HeapMeter = {
+    live: () => live,
+    peak: () => peak,
+    resetPeak: () => {
+      peak = live
+    }
+  }
+  meters.set(wasm, meter)
+  meters.set(backend, meter)
 }
+
+/** The heap meter of a guarded wasm backend, if `backend` is one. */
+export const heapMeter = (backend: object): HeapMeter | undefined => meters.get(backend)
 
 /** What ran out, if `error` is running out of memory: one phrase for the message. */
 export const outOfMemoryCause = (error: unknown): string | undefined => {

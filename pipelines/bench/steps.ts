@@ -11,6 +11,10 @@ import { defaultConfig, type CarlConfig } from "../../core/config.ts"
 import { SeededRandom } from "../../core/random.ts"
 import { trainStep } from "../../core/train-step.ts"
 import type { PassOptions } from "../../core/executor.ts"
+import { OutOfMemory } from "../../core/errors.ts"
+import { fusedUpdates } from "../../core/fused-updates.ts"
+import { choosePass, isDoesNotFit, probeMemoryPlan, trainableBytes, type MemoryPlan } from "../../core/memory-plan.ts"
+import { rowLengthsOf } from "../../core/micro-batch.ts"
 import { Ports } from "../../core/ports.ts"
 import type { Encoder } from "../../plugins/encoder/index.ts"
 import { loadTextEncoder } from "../../plugins/encoder/load-text-encoder.ts"
@@ -89,8 +93,10 @@ export interface BenchRun {
   readonly batch: CarlBatch
   /** Real tokens of the batch (its attention mask's sum). */
   readonly realTokens: number
-  /** How a step's pass runs: whole, or in micro-batches cut to their rows' lengths. */
-  readonly pass: PassOptions
+  /** How a step's pass runs: whole, or in micro-batches cut to their rows' length (set by planPass). */
+  pass: PassOptions
+  /** The memory plan `--micro-batch auto` (or a micro-batch without --memory) was decided with. */
+  plan: MemoryPlan | undefined
   /** Steps taken so far, warm-up included. */
   stepsTaken: number
   dispose(): void
@@ -108,11 +114,8 @@ const benchRun = (options: BenchOptions, encoder: Encoder, batch: CarlBatch, ran
     optimizer,
     batch,
     realTokens,
-    pass: {
-      microBatch: typeof options.microBatch === "number" ? options.microBatch : undefined,
-      lengthMask: Ports.attentionMask.name,
-      memory: options.memory
-    },
+    pass: {},
+    plan: undefined,
     stepsTaken: 0,
     dispose() {
       disposeBatch(batch)
@@ -187,6 +190,10 @@ export interface BenchStepsResult
   readonly data: string | null
   /** Rows per micro-batch, or null for the whole batch in one pass. */
   readonly micro_batch: number | null
+  /** How micro-batches held their activations: "keep" (one tape) or "recompute" (GradCache). */
+  readonly memory: "keep" | "recompute" | null
+  /** What `--micro-batch auto` measured: the backend's budget, what the model holds, activations per token position. */
+  readonly memory_plan: { readonly budget_mb: number; readonly fixed_mb: number; readonly kb_per_token: number } | null
   readonly tfjs: string
   readonly backend: BackendName
   readonly threads: number
@@ -229,6 +236,32 @@ export const timeSteps = (
 }
 
 /**
+ * How the bench's steps run: the whole batch at once without --micro-batch (as the peer does);
+ * otherwise as `carl train` decides (core/memory-plan.ts), measuring the memory plan with a probe
+ * when the micro-batch or the memory mode is "auto".
+ */
+const planPass = (run: BenchRun, options: BenchOptions, budgetBytes: number) =>
+  Effect.gen(function* () {
+    if (options.microBatch === undefined) return
+    const choice = { microBatch: options.microBatch, memory: options.memory ?? ("auto" as const) }
+    const lengthMask = Ports.attentionMask.name
+    if (choice.microBatch === "auto" || choice.memory === "auto") {
+      const optimizerBytes = fusedUpdates() === undefined ? 4 * trainableBytes(run.graph) : 0
+      run.plan = yield* Effect.promise(() =>
+        probeMemoryPlan(run.graph, { ...run.batch }, { budgetBytes, optimizerBytes, lengthMask, clock: { step: 0, totalSteps: PEER_TOTAL_STEPS } })
+      )
+    }
+    const pass = choosePass(run.plan, rowLengthsOf(run.batch.attentionMask), choice, lengthMask)
+    if (isDoesNotFit(pass)) {
+      return yield* new OutOfMemory({
+        what: `one row of ${pass.rowTokens} tokens needs ${Math.round(pass.neededBytes / 2 ** 20)} MB, more than the ${Math.round(pass.budgetBytes / 2 ** 20)} MB planned`,
+        advice: "bench a smaller model or --backend native-cpu"
+      })
+    }
+    run.pass = pass
+  })
+
+/**
  * The bench of CARL steps. `onRun` sees the run after the timed steps and before it is
  * disposed (the profiler takes its extra step there).
  */
@@ -241,7 +274,8 @@ export const benchStepsWith = <A = undefined>(options: BenchOptions, onRun?: (ru
       options.model === undefined ? Effect.sync(() => createBenchRun(options)) : createModelRun(options, options.model),
       (run) =>
         Effect.gen(function* () {
-          const timing = { ...timeSteps(run, options), microBatch: run.pass.microBatch, realTokens: run.realTokens }
+          yield* planPass(run, options, backend.memory.budgetBytes)
+          const timing = { ...timeSteps(run, options), pass: run.pass, plan: run.plan, realTokens: run.realTokens }
           const extra = onRun === undefined ? undefined : yield* Effect.promise(() => onRun(run))
           return { timing, extra }
         }),
@@ -252,7 +286,12 @@ export const benchStepsWith = <A = undefined>(options: BenchOptions, onRun?: (ru
       impl: "carl",
       model: options.model ?? "random-bert",
       data: options.data ?? null,
-      micro_batch: timing.microBatch ?? null,
+      micro_batch: timing.pass.microBatch ?? null,
+      memory: timing.pass.memory ?? null,
+      memory_plan:
+        timing.plan === undefined
+          ? null
+          : { budget_mb: round(timing.plan.budgetBytes / 2 ** 20, 0), fixed_mb: round(timing.plan.fixedBytes / 2 ** 20, 0), kb_per_token: round(timing.plan.bytesPerToken / 1024, 1) },
       tfjs: tf.version.tfjs,
       backend: backend.name,
       threads: threads.threads,

@@ -55,6 +55,7 @@ export const trainCommand = Effect.fn("trainCommand")(function* (config: CarlCon
     )
   }
   yield* Console.log(`final model: ${summary.finalModel}  (carl embed --model ${summary.finalModel} --input ...)`)
+  yield* Console.log(`peak memory: ${Math.round(summary.peakRssMb)} MB resident`)
   if (summary.best !== undefined) yield* Console.log(`best dev checkpoint: step ${summary.best.step} → ${join(options.out, "best")}`)
   return summary
 })

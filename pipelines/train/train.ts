@@ -152,6 +152,8 @@ export interface TrainSummary {
   readonly after: EvaluationResult | undefined
   readonly finalModel: string
   readonly best: { readonly step: number; readonly value: number } | undefined
+  /** The process's peak resident memory over the run, in MB (what the machine had to give it). */
+  readonly peakRssMb: number
 }
 
 /** Listens for SIGINT/SIGTERM while the run lasts; the loop checks between steps. */
@@ -492,6 +494,6 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
   yield* text.save(finalModel)
   const after = canEvaluate ? yield* evaluate(testEvaluator) : undefined
   if (after !== undefined) yield* writeJsonLine(metricsFile, { step: totalSteps, evaluation: testEvaluator.name, ...after.metrics })
-  return { steps: totalSteps, before, after, finalModel, best } satisfies TrainSummary
+  return { steps: totalSteps, before, after, finalModel, best, peakRssMb: process.resourceUsage().maxRSS / 1024 } satisfies TrainSummary
 })
 
