@@ -10,6 +10,7 @@ import { Cause, Console, Effect, Exit, Layer } from "effect"
 import yargs from "yargs"
 import { hideBin } from "yargs/helpers"
 import { Backend, BACKEND_CHOICES, type BackendChoice } from "../core/backend.ts"
+import { CONFIG_PRESET_NAMES, CONFIG_PRESETS, type ConfigPreset } from "../core/config.ts"
 import { loadConfig } from "../core/config-file.ts"
 import { oneLine } from "../core/errors.ts"
 import { Rng } from "../core/rng.ts"
@@ -156,6 +157,7 @@ await yargs(withDashValues(hideBin(process.argv)))
         .option("batch-size", { type: "number", describe: "config training.batchSize (128)" })
         .option("lr", { type: "number", describe: "peak learning rate, config optimizer.learningRate (2e-5)" })
         .option("max-length", { type: "number", describe: "tokens per sentence, config model.maxLength (128)" })
+        .option("preset", { choices: CONFIG_PRESET_NAMES, default: "recipe" as ConfigPreset, describe: "recipe: the settings that measured best on EmoBank dev (docs/RESULTS.md); paper: the paper's exactly. --config and flags override it" })
         .option("micro-batch", { type: "string", describe: "rows per micro-batch of a step, or auto (config training.microBatch, auto: 8 rows while memory allows)" })
         .option("memory", { choices: ["auto", "keep", "recompute"] as const, describe: "keep micro-batches on one tape, or recompute them one at a time (GradCache); config training.memory (auto)" })
         .option("ptd", { type: "boolean", default: true, describe: "--no-ptd: the paper's 'w/o TP' ablation (MCCL alone)" })
@@ -218,7 +220,7 @@ await yargs(withDashValues(hideBin(process.argv)))
         model: argv["max-length"] === undefined ? {} : { maxLength: argv["max-length"] }
       }
       const program = Effect.gen(function* () {
-        const config = yield* loadConfig(argv.config, overrides)
+        const config = yield* loadConfig(argv.config, overrides, CONFIG_PRESETS[argv.preset])
         return yield* Effect.scoped(
           trainCommand(config, {
             model: argv.model,

@@ -34,12 +34,12 @@ const readJson = (path: string): Effect.Effect<Json, ConfigError> =>
   })
 
 /**
- * The configuration a run uses: defaults, then the file's values, then `overrides` (flags).
- * Any error names the file (or "flags") and the field.
+ * The configuration a run uses: defaults, then a preset's values (`preset`: a partial configuration),
+ * then the file's, then `overrides` (flags). Any error names the file (or "flags") and the field.
  */
-export const loadConfig = (path: string | undefined, overrides: Json = {}): Effect.Effect<CarlConfig, ConfigError> =>
+export const loadConfig = (path: string | undefined, overrides: Json = {}, preset: Json = {}): Effect.Effect<CarlConfig, ConfigError> =>
   Effect.gen(function* () {
-    const fromFile = path === undefined ? {} : yield* readJson(path)
+    const fromFile = mergeUnder(preset, path === undefined ? {} : yield* readJson(path))
     yield* decodeConfig(fromFile, path ?? "config")
     return yield* decodeConfig(mergeUnder(fromFile, overrides), path === undefined ? "flags" : `${path} with flags`)
   })

@@ -31,7 +31,16 @@ export const CarlConfigSchema = Schema.Struct({
     pooling: Schema.Literals(["cls", "pooler", "mean"]).pipe(withDefault<"cls" | "pooler" | "mean">("cls")),
     maxLength: PositiveInt.pipe(withDefault(128)),
     /** Width of the projection and prediction heads' output z, p. */
-    projectionSize: PositiveInt.pipe(withDefault(128))
+    projectionSize: PositiveInt.pipe(withDefault(128)),
+    /**
+     * Dropout in training: "checkpoint" takes the encoder's own (BERT/RoBERTa's config.json, 0.1 for
+     * bert-base; none for USE-lite); a number sets the hidden and attention rates alike.
+     */
+    dropout: Schema.Union([Schema.Literal("checkpoint"), Schema.Finite.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMaximum: true })))]).pipe(
+      withDefault<"checkpoint" | number>("checkpoint")
+    ),
+    /** Whether the momentum target's forward also runs with dropout (a PyTorch module left in train mode does). */
+    targetDropout: Schema.Boolean.pipe(withDefault(false))
   }),
   optimizer: group({
     learningRate: Positive.pipe(withDefault(2e-5)),
@@ -60,7 +69,15 @@ export const CarlConfigSchema = Schema.Struct({
     /** τ_sim of Eq. 5. */
     temperature: Positive.pipe(withDefault(0.05)),
     /** τ_va of Eq. 5; the paper gives one temperature, EQUATIONS.md uses it for both. */
-    labelTemperature: Positive.pipe(withDefault(0.05))
+    labelTemperature: Positive.pipe(withDefault(0.05)),
+    /**
+     * I_va of Eq. 4: "cosine" of the labels (the paper's), "centered-cosine" of the labels less the
+     * batch's mean, or "rbf": exp(−‖y_i − y_j‖²/(2σ²)) with σ = labelBandwidth.
+     */
+    labelSimilarity: Schema.Literals(["cosine", "centered-cosine", "rbf"]).pipe(withDefault<"cosine" | "centered-cosine" | "rbf">("cosine")),
+    labelBandwidth: Positive.pipe(withDefault(0.25)),
+    /** Leave each sentence's pair with itself out of both softmaxes (no identity shortcut). */
+    maskDiagonal: Schema.Boolean.pipe(withDefault(false))
   }),
   momentum: group({
     /** m₀ of Eq. 2. */
@@ -72,6 +89,8 @@ export const CarlConfigSchema = Schema.Struct({
   }),
   pgd: group({
     epsilon: NonNegative.pipe(withDefault(5e-9)),
+    /** "absolute": ε as it is (the paper's); "relative": ε·‖e_t‖ for each token. */
+    epsilonScale: Schema.Literals(["absolute", "relative"]).pipe(withDefault<"absolute" | "relative">("absolute")),
     alpha: NonNegative.pipe(withDefault(5)),
     steps: NonNegativeInt.pipe(withDefault(1))
   }),
@@ -82,7 +101,9 @@ export const CarlConfigSchema = Schema.Struct({
   objective: group({
     /** λ₁ and λ₂ of Eq. 11. */
     mccl: NonNegative.pipe(withDefault(0.8)),
-    ptd: NonNegative.pipe(withDefault(0.2))
+    ptd: NonNegative.pipe(withDefault(0.2)),
+    /** Weight of a supervised valence–arousal regression term beside MCCL and PTD (not in the paper: 0). */
+    vaRegression: NonNegative.pipe(withDefault(0))
   })
 })
 
@@ -109,3 +130,16 @@ export const decodeConfig = (input: unknown, source = "config"): Effect.Effect<C
 
 /** The defaults alone. */
 export const defaultConfig = (): CarlConfig => Effect.runSync(decodeConfig({}, "defaults"))
+
+/**
+ * Named starting points for `carl train --preset`: "paper" is the paper's settings exactly (the
+ * defaults above); "recipe" is what measured best on EmoBank's dev split (docs/RESULTS.md), and what
+ * `carl train` uses when no preset is named.
+ */
+export const CONFIG_PRESETS = {
+  paper: {},
+  recipe: {}
+} as const satisfies Readonly<Record<string, CarlConfigInput>>
+
+export type ConfigPreset = keyof typeof CONFIG_PRESETS
+export const CONFIG_PRESET_NAMES = Object.keys(CONFIG_PRESETS) as ReadonlyArray<ConfigPreset>

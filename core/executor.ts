@@ -322,11 +322,13 @@ class PassState {
     return value
   }
 
-  context(): RunContext {
+  /** What plugins see of the pass; `rows` when they run on a micro-batch. */
+  context(rows?: MicroBatch): RunContext {
     return {
       training: this.training,
       step: this.clock.step,
       totalSteps: this.clock.totalSteps,
+      rows: rows === undefined ? undefined : { start: rows.start, count: rows.rows },
       gradient: (loss, wrt, at) => this.gradientAt(loss, wrt, at),
       warnOnce: this.warnOnce
     }
@@ -760,8 +762,9 @@ class PassState {
       local.set(port, value)
       return value
     }
+    const context = this.context(rows)
     for (const plugin of plugins) {
-      const outputs = runPlugin(plugin, resolve, this.context())
+      const outputs = runPlugin(plugin, resolve, context)
       for (const give of plugin.gives) {
         const value = outputs[give.name]
         if (value !== undefined) local.set(give.name, admit(give.name, value))

@@ -12,6 +12,8 @@ export interface RunContext {
   /** Optimiser steps already taken. */
   readonly step: number
   readonly totalSteps: number
+  /** The rows of the batch this run of the plugin sees: all of them, or a micro-batch's. */
+  readonly rows: { readonly start: number; readonly count: number } | undefined
   /**
    * ∂loss/∂wrt with the port `wrt` set to `at`, every other value of this pass reused: PGD's
    * gradient at e + δ for its steps after the first. Micro-batched like the pass itself.

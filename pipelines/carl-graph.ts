@@ -16,7 +16,7 @@ import type { ParameterSet } from "../core/parameters.ts"
 import { withPorts } from "../core/plugin.ts"
 import { Ports } from "../core/ports.ts"
 import type { SeededRandom } from "../core/random.ts"
-import { embedTokens, encode, pool, targetEncoderPlugins, type Encoder } from "../plugins/encoder/index.ts"
+import { embedTokens, encode, pool, targetEncoderPlugins, type Encoder, type EncoderDropout } from "../plugins/encoder/index.ts"
 import { initMlpHead, initVaRegressionHead, mlpHead, vaRegressionHead } from "../plugins/heads/index.ts"
 import { mccl } from "../plugins/mccl/index.ts"
 import { momentumUpdater } from "../plugins/momentum/index.ts"
@@ -83,15 +83,26 @@ export interface CarlBatch {
   readonly vaLabels: tf.Tensor2D
 }
 
+/** Dropout streams: each forward pass of a step draws its own masks. */
+const DROPOUT_STREAMS = { online: 1, perturbed: 2, target: 3 } as const
+
+/** The dropout of one forward pass (model.dropout: the encoder's own rates, or one rate for both). */
+export const encoderDropout = (encoder: Encoder, config: CarlConfig, stream: keyof typeof DROPOUT_STREAMS): EncoderDropout => ({
+  rates: config.model.dropout === "checkpoint" ? encoder.dropoutRates : { hidden: config.model.dropout, attention: config.model.dropout },
+  seed: config.seed,
+  stream: DROPOUT_STREAMS[stream]
+})
+
 const onlineBranch = (model: CarlModel, config: CarlConfig) =>
   GraphBuilder.from(...carlInputs)
     .add(embedTokens(model.online))
-    .add(encode(model.online))
+    .add(encode(model.online, "encode", encoderDropout(model.online, config, "online")))
     .add(pool(model.online, config.model.pooling))
 
 /** MCCL (Eqs. 1–6): the online branch, its heads, the momentum target, the loss, the EMA. */
 export const mcclGraphBuilder = (model: CarlModel, config: CarlConfig) => {
-  const [targetEmbed, targetEncode, targetPool] = targetEncoderPlugins(model.target, config.model.pooling)
+  const targetDropout = config.model.targetDropout ? encoderDropout(model.target, config, "target") : undefined
+  const [targetEmbed, targetEncode, targetPool] = targetEncoderPlugins(model.target, config.model.pooling, targetDropout)
   return onlineBranch(model, config)
     .add(mlpHead({ name: "projection", parameters: model.projection, input: Ports.sentenceEmbedding, output: Ports.onlineProjection }))
     .add(mlpHead({ name: "prediction", parameters: model.prediction, input: Ports.onlineProjection, output: Ports.onlinePrediction }))
@@ -129,7 +140,7 @@ export const carlGraphBuilder = (model: CarlModel, config: CarlConfig) =>
     .add(perturbEmbeddings)
     .add(
       withPorts(
-        encode(model.online),
+        encode(model.online, "encode", encoderDropout(model.online, config, "perturbed")),
         { tokenEmbeddings: Ports.perturbedEmbeddings, hiddenStates: Ports.perturbedHiddenStates },
         "encode-perturbed"
       )
@@ -168,15 +179,32 @@ export const graphParameterSets = (model: CarlModel, graph: Graph): ReadonlyArra
 
 export const CARL_VARIANTS: ReadonlyArray<CarlVariant> = ["carl", "no-ptd", "no-mccl", "plain"]
 
+/**
+ * A graph's objective: its losses with their weights (Eq. 11), and the supervised valence–arousal
+ * term where objective.vaRegression is above 0 (not in the paper; a recipe option).
+ */
 export const carlGraph = (model: CarlModel, config: CarlConfig, variant: CarlVariant = "carl"): Graph => {
-  const { mccl: mcclWeight, ptd: ptdWeight } = config.objective
+  const { mccl: mcclWeight, ptd: ptdWeight, vaRegression: vaWeight } = config.objective
+  const va = vaWeight > 0
   switch (variant) {
-    case "carl":
-      return carlGraphBuilder(model, config).add(objective({ "loss.mccl": mcclWeight, "loss.ptd": ptdWeight })).build()
-    case "no-ptd":
-      return mcclGraphBuilder(model, config).add(objective({ "loss.mccl": mcclWeight })).build()
-    case "no-mccl":
-      return carlGraphBuilder(model, config).add(objective({ "loss.mccl": 0, "loss.ptd": ptdWeight })).build()
+    case "carl": {
+      const built = carlGraphBuilder(model, config)
+      return va
+        ? built.add(vaRegressionHead(model.vaHead)).add(objective({ "loss.mccl": mcclWeight, "loss.ptd": ptdWeight, "loss.vaRegression": vaWeight })).build()
+        : built.add(objective({ "loss.mccl": mcclWeight, "loss.ptd": ptdWeight })).build()
+    }
+    case "no-ptd": {
+      const built = mcclGraphBuilder(model, config)
+      return va
+        ? built.add(vaRegressionHead(model.vaHead)).add(objective({ "loss.mccl": mcclWeight, "loss.vaRegression": vaWeight })).build()
+        : built.add(objective({ "loss.mccl": mcclWeight })).build()
+    }
+    case "no-mccl": {
+      const built = carlGraphBuilder(model, config)
+      return va
+        ? built.add(vaRegressionHead(model.vaHead)).add(objective({ "loss.mccl": 0, "loss.ptd": ptdWeight, "loss.vaRegression": vaWeight })).build()
+        : built.add(objective({ "loss.mccl": 0, "loss.ptd": ptdWeight })).build()
+    }
     case "plain":
       return onlineBranch(model, config).add(vaRegressionHead(model.vaHead)).add(objective({ "loss.vaRegression": 1 })).build()
   }

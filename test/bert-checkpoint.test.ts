@@ -270,7 +270,9 @@ const SMALL: BertConfig = {
   maxPositionEmbeddings: 40,
   typeVocabSize: 2,
   layerNormEps: 1e-12,
-  padTokenId: 0
+  padTokenId: 0,
+  hiddenDropoutProb: 0.1,
+  attentionProbsDropoutProb: 0.1
 }
 const SMALL_ROBERTA: BertConfig = { ...SMALL, modelType: "roberta", typeVocabSize: 1, layerNormEps: 1e-5, padTokenId: 1 }
 

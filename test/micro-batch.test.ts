@@ -202,7 +202,7 @@ forEachBackend("micro-batched USE-lite", () => {
   test("USE-lite's CARL pass on micro-batches cut to their rows' lengths equals the whole batch's", async () => {
     const { encoder } = await loadUseLite({ trainable: true })
     const { defaultConfig } = await import("../core/config.ts")
-    const config = { ...defaultConfig(), pgd: { epsilon: 1e-2, alpha: 5, steps: 1 } }
+    const config = { ...defaultConfig(), pgd: { ...defaultConfig().pgd, epsilon: 1e-2 } }
     const model = createCarlModel(encoder, config, new SeededRandom(5))
     const batch = syntheticBatch(new SeededRandom(12), { batchSize: 6, seqLength: 14, vocabSize: 8000 })
     comparePasses(carlGraph(model, config), { ...batch }, [2, 4])

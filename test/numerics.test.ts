@@ -57,8 +57,8 @@ describe("ridge regression", () => {
   })
 })
 
-describe("learning-rate schedule (warmup, then cosine with warm restarts)", () => {
-  // 100 steps, 10% warmup → 10 warmup steps; epochs of 45 steps → cycles of 45.
+describe("learning-rate schedule (warmup, then cosine with warm restarts at epoch boundaries)", () => {
+  // 100 steps, 10% warmup → 10 warmup steps; epochs of 45 steps → cycles [0, 45), [45, 90), [90, 100).
   const schedule = carlSchedule({ peak: 1, totalSteps: 100, warmupRatio: 0.1, stepsPerEpoch: 45 })
 
   test("linear warmup reaches the peak on its last step", () => {
@@ -67,11 +67,17 @@ describe("learning-rate schedule (warmup, then cosine with warm restarts)", () =
     close(learningRateAt(schedule, 9), 1)
   })
 
-  test("cosine from the peak: half way through a cycle is half the peak; then it restarts", () => {
+  test("the first cycle anneals from the end of the warmup to the end of the first epoch", () => {
     close(learningRateAt(schedule, 10), 1)
-    // t_cur = 22.5 would be exactly half; at t_cur = 15 of 45: (1 + cos(π/3))/2 = 0.75.
-    close(learningRateAt(schedule, 25), 0.75)
-    assert.ok(learningRateAt(schedule, 54) < 0.01, "near zero at the end of the first cycle")
-    close(learningRateAt(schedule, 55), 1, 1e-12)
+    // steps 10..44: T = 35; at t_cur = 35/3 of 35: (1 + cos(π/3))/2 = 0.75 (not a step); at 17.5, 0.5.
+    close(learningRateAt(schedule, 10 + 35 / 3), 0.75)
+    assert.ok(learningRateAt(schedule, 44) < 0.01, "near zero on the last step of the first epoch")
+  })
+
+  test("a cycle restarts on every epoch boundary and the last step of the run is annealed", () => {
+    close(learningRateAt(schedule, 45), 1, 1e-12)
+    close(learningRateAt(schedule, 45 + 22.5), 0.5)
+    close(learningRateAt(schedule, 90), 1, 1e-12)
+    assert.ok(learningRateAt(schedule, 99) < 0.03, `the run ends annealed: ${learningRateAt(schedule, 99)}`)
   })
 })

@@ -54,7 +54,10 @@ export const benchBertConfig = (options: BenchOptions): BertConfig => ({
   maxPositionEmbeddings: Math.max(512, options.seq + 2),
   typeVocabSize: 2,
   layerNormEps: 1e-12,
-  padTokenId: 0
+  padTokenId: 0,
+  // The peer's encoder has no dropout layers.
+  hiddenDropoutProb: 0,
+  attentionProbsDropoutProb: 0
 })
 
 /**

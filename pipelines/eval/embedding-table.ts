@@ -4,6 +4,7 @@
  * take a TextEncoder and call embedTexts on it; handing them this one runs every evaluator
  * (vaRegressionEvaluator included, unchanged) on cached embeddings without a forward pass.
  */
+import { NO_DROPOUT } from "../../core/dropout.ts"
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
 import { ParameterSet } from "../../core/parameters.ts"
@@ -18,6 +19,7 @@ export interface EmbeddingTableEncoder extends TextEncoder {
 const TABLE = "table"
 
 class EmbeddingTable implements Encoder {
+  readonly dropoutRates = NO_DROPOUT
   readonly kind = "embedding-table"
 
   constructor(

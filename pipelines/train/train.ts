@@ -26,6 +26,7 @@ import { OutOfMemory } from "../../core/errors.ts"
 import { fusedUpdates } from "../../core/fused-updates.ts"
 import { rowLengthsOf } from "../../core/micro-batch.ts"
 import { choosePass, isDoesNotFit, probeMemoryPlan, trainableBytes, type MemoryPlan } from "../../core/memory-plan.ts"
+import type { ParameterSet } from "../../core/parameters.ts"
 import { Ports } from "../../core/ports.ts"
 import { SeededRandom } from "../../core/random.ts"
 import { trainStep, type StepReport } from "../../core/train-step.ts"
@@ -223,6 +224,19 @@ const checkLabels = (data: TrainingData) =>
     }
   })
 
+/** ‖θ_a − θ_b‖ / ‖θ_a‖ over the weights two sets share by name: how far the momentum target trails the online encoder. */
+const relativeDistance = (a: ParameterSet, b: ParameterSet): number =>
+  tf.tidy(() => {
+    let difference = 0
+    let size = 0
+    for (const [name, weight] of a.entries()) {
+      if (!b.has(name)) continue
+      difference += tf.sum(tf.square(tf.sub(weight, b.get(name)))).dataSync()[0] ?? 0
+      size += tf.sum(tf.square(weight)).dataSync()[0] ?? 0
+    }
+    return size > 0 ? Math.sqrt(difference / size) : 0
+  })
+
 /** "loss.ptd Infinity, gradientNorm NaN": the scalars of a step that are not finite. */
 const nonFiniteValues = (scalars: Readonly<Record<string, number>>): string =>
   Object.entries(scalars)
@@ -347,6 +361,13 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
     if (canEvaluate) {
       before = yield* evaluate(testEvaluator)
       yield* writeJsonLine(metricsFile, { step: 0, evaluation: testEvaluator.name, ...before.metrics })
+    }
+    // With dev evaluations, the untrained model is the first candidate: training must beat it.
+    if (canEvaluate && options.evalEvery > 0) {
+      const start = yield* evaluate(devEvaluator)
+      yield* writeJsonLine(metricsFile, { step: 0, evaluation: devEvaluator.name, ...start.metrics })
+      best = { step: 0, value: start.primary }
+      yield* text.save(join(options.out, "best"))
     }
   }
 
@@ -474,7 +495,7 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
       })
       if (options.evalEvery > 0 && canEvaluate && report.step % options.evalEvery === 0) {
         const result = yield* evaluate(devEvaluator)
-        yield* writeJsonLine(metricsFile, { step: report.step, evaluation: devEvaluator.name, ...result.metrics })
+        yield* writeJsonLine(metricsFile, { step: report.step, evaluation: devEvaluator.name, ...result.metrics, targetDrift: relativeDistance(model.online.parameters, model.target.parameters) })
         if (isImprovement(devEvaluator, result.primary, best?.value)) {
           best = { step: report.step, value: result.primary }
           yield* text.save(join(options.out, "best"))

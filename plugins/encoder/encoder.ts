@@ -4,6 +4,7 @@
  * its own weights for the momentum target (Eq. 1). BERT, RoBERTa and USE-lite implement it.
  */
 import type * as tf from "@tensorflow/tfjs"
+import type { Dropout, DropoutRates } from "../../core/dropout.ts"
 import type { ParameterSet } from "../../core/parameters.ts"
 
 /**
@@ -19,10 +20,12 @@ export interface Encoder {
   readonly kind: string
   readonly hiddenSize: number
   readonly parameters: ParameterSet
+  /** The dropout its checkpoint trains with (BERT's config.json; none for USE-lite). */
+  readonly dropoutRates: DropoutRates
   /** [batch, seq] ids → [batch, seq, hidden] word embeddings e_t. */
   embedTokens(tokenIds: tf.Tensor2D): tf.Tensor3D
-  /** e_t (possibly perturbed) → [batch, seq, hidden] last hidden states. */
-  encode(tokenEmbeddings: tf.Tensor3D, tokenIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D
+  /** e_t (possibly perturbed) → [batch, seq, hidden] last hidden states; with dropout in training. */
+  encode(tokenEmbeddings: tf.Tensor3D, tokenIds: tf.Tensor2D, attentionMask: tf.Tensor2D, dropout?: Dropout): tf.Tensor3D
   /** [batch, seq, hidden] → [batch, hidden]. */
   pool(hiddenStates: tf.Tensor3D, attentionMask: tf.Tensor2D, pooling: Pooling): tf.Tensor2D
   /** The same architecture with its own copy of the weights. */

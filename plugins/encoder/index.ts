@@ -3,6 +3,7 @@
  * so saliency and PGD (Eqs. 7–9) can read and replace the word embeddings between them. All three
  * are row-wise (each sentence is encoded on its own), so a big batch can run in micro-batches.
  */
+import { seededDropout, type DropoutRates } from "../../core/dropout.ts"
 import { definePlugin, withPorts } from "../../core/plugin.ts"
 import { Ports, definePort } from "../../core/ports.ts"
 import type { Encoder, Pooling } from "./encoder.ts"
@@ -20,16 +21,28 @@ export const embedTokens = (encoder: Encoder, name = "embed-tokens") =>
     run: ({ tokenIds }) => ({ tokenEmbeddings: encoder.embedTokens(tokenIds) })
   })
 
-export const encode = (encoder: Encoder, name = "encode") =>
+/**
+ * Dropout for one forward pass of an encoder in training: its rates, and a seed and stream number
+ * that, with the step and the micro-batch's first row, seed its masks (core/dropout.ts).
+ */
+export interface EncoderDropout {
+  readonly rates: DropoutRates
+  readonly seed: number
+  readonly stream: number
+}
+
+export const encode = (encoder: Encoder, name = "encode", dropout?: EncoderDropout) =>
   definePlugin({
     name,
     needs: [Ports.tokenEmbeddings, Ports.tokenIds, Ports.attentionMask],
     gives: [Ports.hiddenStates],
     parameters: [encoder.parameters],
     rowWise: true,
-    run: ({ tokenEmbeddings, tokenIds, attentionMask }) => ({
-      hiddenStates: encoder.encode(tokenEmbeddings, tokenIds, attentionMask)
-    })
+    run: ({ tokenEmbeddings, tokenIds, attentionMask }, context) => {
+      const on = dropout !== undefined && context.training && (dropout.rates.hidden > 0 || dropout.rates.attention > 0)
+      const noise = on ? seededDropout(dropout.rates, [dropout.seed, dropout.stream, context.step, context.rows?.start ?? 0]) : undefined
+      return { hiddenStates: encoder.encode(tokenEmbeddings, tokenIds, attentionMask, noise) }
+    }
   })
 
 export const pool = (encoder: Encoder, pooling: Pooling, name = `pool-${pooling}`) =>
@@ -51,11 +64,11 @@ export const targetTokenEmbeddings = definePort(
 )
 
 /** The momentum target's forward: the same three nodes on the target's own weights and ports. */
-export const targetEncoderPlugins = (target: Encoder, pooling: Pooling) =>
+export const targetEncoderPlugins = (target: Encoder, pooling: Pooling, dropout?: EncoderDropout) =>
   [
     withPorts(embedTokens(target), { tokenEmbeddings: targetTokenEmbeddings }, "target-embed-tokens"),
     withPorts(
-      encode(target),
+      encode(target, "encode", dropout),
       { tokenEmbeddings: targetTokenEmbeddings, hiddenStates: Ports.targetHiddenStates },
       "target-encode"
     ),

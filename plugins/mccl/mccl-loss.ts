@@ -16,9 +16,39 @@ export interface MCCLOptions {
   readonly temperature: number
   /** τ_va, applied to the label cosine matrix. */
   readonly labelTemperature: number
+  /**
+   * I_va: "cosine" (Eq. 4), "centered-cosine" (the labels less the batch's mean first), or "rbf",
+   * exp(−‖y_i − y_j‖²/(2σ²)) with σ = labelBandwidth. Not the paper's but the first.
+   */
+  readonly labelSimilarity: "cosine" | "centered-cosine" | "rbf"
+  readonly labelBandwidth: number
+  /** Leave out each sentence's pair with itself (I[i,i]) from both softmaxes. */
+  readonly maskDiagonal: boolean
 }
 
-export const DEFAULT_MCCL_OPTIONS: MCCLOptions = { temperature: 0.05, labelTemperature: 0.05 }
+export const DEFAULT_MCCL_OPTIONS: MCCLOptions = {
+  temperature: 0.05,
+  labelTemperature: 0.05,
+  labelSimilarity: "cosine",
+  labelBandwidth: 0.25,
+  maskDiagonal: false
+}
+
+/** Large enough that exp() of it is 0 in float32; finite, so that 0·log 0 stays 0 rather than NaN. */
+const LEFT_OUT = -1e9
+
+/** I_va [N, N] of the labels [N, 2]. */
+export const labelSimilarity = (va: tf.Tensor2D, options: Pick<MCCLOptions, "labelSimilarity" | "labelBandwidth">): tf.Tensor2D =>
+  tf.tidy(() => {
+    if (options.labelSimilarity === "cosine") return cosineMatrix(va, va)
+    if (options.labelSimilarity === "centered-cosine") {
+      const centred = tf.sub(va, tf.mean(va, 0, true)) as tf.Tensor2D
+      return cosineMatrix(centred, centred)
+    }
+    const squared = tf.sum(tf.square(va), 1, true)
+    const distances = tf.maximum(tf.sub(tf.add(squared, tf.transpose(squared)), tf.mul(tf.matMul(va, va, false, true), 2)), 0)
+    return tf.exp(tf.div(distances, -2 * options.labelBandwidth ** 2)) as tf.Tensor2D
+  })
 
 /**
  * −(1/N)·Σ_ij [softmax(A)·log softmax(B) + softmax(B)·log softmax(A)], row-wise softmaxes of two
@@ -39,8 +69,36 @@ export const mcclLoss = (
   options: Partial<MCCLOptions> = {}
 ): tf.Scalar =>
   tf.tidy(() => {
-    const { temperature, labelTemperature } = { ...DEFAULT_MCCL_OPTIONS, ...options }
-    const similarity = tf.div(cosineMatrix(zOnline, zTarget), temperature) as tf.Tensor2D
-    const labels = tf.div(cosineMatrix(va, va), labelTemperature) as tf.Tensor2D
-    return symmetricSoftmaxCrossEntropy(similarity, labels)
+    const resolved = { ...DEFAULT_MCCL_OPTIONS, ...options }
+    const similarity = tf.div(cosineMatrix(zOnline, zTarget), resolved.temperature) as tf.Tensor2D
+    const labels = tf.div(labelSimilarity(va, resolved), resolved.labelTemperature) as tf.Tensor2D
+    if (!resolved.maskDiagonal) return symmetricSoftmaxCrossEntropy(similarity, labels)
+    const diagonal = tf.mul(tf.eye(va.shape[0]), LEFT_OUT)
+    return symmetricSoftmaxCrossEntropy(tf.add(similarity, diagonal) as tf.Tensor2D, tf.add(labels, diagonal) as tf.Tensor2D)
   })
+
+/**
+ * What the identity shortcut is worth on a batch (for the logs, not trained on): the mean of the
+ * diagonal of P_sim and of P_va (how much of each row's mass a sentence puts on itself), and the
+ * loss with every sentence's pair with itself left out.
+ */
+export const mcclDiagnostics = (
+  zOnline: tf.Tensor2D,
+  zTarget: tf.Tensor2D,
+  va: tf.Tensor2D,
+  options: Partial<MCCLOptions> = {}
+): { readonly diagonalShare: tf.Scalar; readonly labelDiagonalShare: tf.Scalar; readonly offDiagonalLoss: tf.Scalar } => {
+  const resolved = { ...DEFAULT_MCCL_OPTIONS, ...options }
+  return tf.tidy(() => {
+    const similarity = tf.div(cosineMatrix(zOnline, zTarget), resolved.temperature) as tf.Tensor2D
+    const labels = tf.div(labelSimilarity(va, resolved), resolved.labelTemperature) as tf.Tensor2D
+    const eye = tf.eye(va.shape[0])
+    const diagonalMean = (logits: tf.Tensor2D) => tf.div(tf.sum(tf.mul(tf.softmax(logits, 1), eye)), va.shape[0]) as tf.Scalar
+    const masked = tf.mul(eye, LEFT_OUT)
+    return {
+      diagonalShare: diagonalMean(similarity),
+      labelDiagonalShare: diagonalMean(labels),
+      offDiagonalLoss: symmetricSoftmaxCrossEntropy(tf.add(similarity, masked) as tf.Tensor2D, tf.add(labels, masked) as tf.Tensor2D)
+    }
+  })
+}

@@ -2,11 +2,11 @@
  * Π_B(e,ε) of Eq. 9: each token's perturbation δ_t is projected onto the L2 ball of radius ε,
  *   δ_t ← δ_t·min(1, ε/‖δ_t‖₂).
  * The norm is taken on δ_t/max|δ_t| and scaled back, so perturbations near ε = 5e-9 neither
- * underflow when squared nor lose precision.
+ * underflow when squared nor lose precision. ε is one radius, or one per token ([..., 1]).
  */
 import * as tf from "@tensorflow/tfjs"
 
-export const projectToEpsBall = <T extends tf.Tensor>(delta: T, epsilon: number): T =>
+export const projectToEpsBall = <T extends tf.Tensor>(delta: T, epsilon: number | tf.Tensor): T =>
   tf.tidy(() => {
     const largest = tf.max(tf.abs(delta), -1, true)
     const safeLargest = tf.where(tf.greater(largest, 0), largest, tf.onesLike(largest))

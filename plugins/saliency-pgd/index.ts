@@ -34,7 +34,7 @@ export const saliencySelection = (topFraction = DEFAULT_TOP_FRACTION) =>
  * ε = 5e-9 (the paper's) is near the float32 spacing of embedding values, so e + δ may round
  * back to e. Said once per run, with what was realised.
  */
-const reportRounding = (realised: number, epsilon: number, warnOnce: (key: string, message: string) => void) => {
+const reportRounding = (realised: number, epsilon: number, relative: boolean, warnOnce: (key: string, message: string) => void) => {
   if (epsilon === 0) return
   if (realised === 0) {
     warnOnce(
@@ -42,7 +42,7 @@ const reportRounding = (realised: number, epsilon: number, warnOnce: (key: strin
       `PGD perturbation vanished: with epsilon ${epsilon} every e_t + δ_t rounds back to e_t in float32, ` +
         "so the perturbed sequence equals the clean one; PTD still learns to find the salient tokens. Raise pgd.epsilon to perturb them."
     )
-  } else if (realised < 0.5 * epsilon) {
+  } else if (!relative && realised < 0.5 * epsilon) {
     warnOnce(
       "pgd-rounded",
       `PGD perturbation mostly rounded away in float32: largest realised ‖ẽ_t − e_t‖ is ${realised.toPrecision(3)} for epsilon ${epsilon}.`
@@ -67,7 +67,7 @@ export const pgd = (options: Partial<PGDOptions> = {}) => {
         resolved
       )
       const perturbationNorm = realisedPerturbationNorm(inputs.tokenEmbeddings, perturbation)
-      reportRounding(perturbationNorm.dataSync()[0] ?? 0, resolved.epsilon, context.warnOnce)
+      reportRounding(perturbationNorm.dataSync()[0] ?? 0, resolved.epsilon, resolved.epsilonScale === "relative", context.warnOnce)
       return { perturbation, perturbationNorm }
     }
   })

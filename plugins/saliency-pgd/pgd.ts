@@ -11,11 +11,16 @@ import { projectToEpsBall } from "./eps-ball.ts"
 
 export interface PGDOptions {
   readonly epsilon: number
+  /**
+   * "absolute": every token's ball has radius ε (the paper's); "relative": radius ε·‖e_t‖, so that
+   * the perturbation is the same share of every token's embedding and survives float32 rounding.
+   */
+  readonly epsilonScale?: "absolute" | "relative"
   readonly alpha: number
   readonly steps: number
 }
 
-export const DEFAULT_PGD_OPTIONS: PGDOptions = { epsilon: 5e-9, alpha: 5, steps: 1 }
+export const DEFAULT_PGD_OPTIONS: PGDOptions = { epsilon: 5e-9, epsilonScale: "absolute", alpha: 5, steps: 1 }
 
 /**
  * δ after `steps` PGD steps. `gradientAt(e + δ)` gives ∂L/∂e there; it is called only for
@@ -30,11 +35,12 @@ export const pgdPerturbation = (
 ): tf.Tensor3D =>
   tf.tidy(() => {
     const selection = tf.expandDims(selected, -1)
+    const radius = options.epsilonScale === "relative" ? tf.mul(tf.norm(embeddings, "euclidean", -1, true), options.epsilon) : options.epsilon
     let delta = tf.zerosLike(embeddings)
     for (let step = 0; step < options.steps; step++) {
       const gradient = step === 0 ? gradientAtStart : gradientAt(tf.add(embeddings, delta))
       const stepped = tf.add(delta, tf.mul(tf.sign(gradient), options.alpha))
-      delta = tf.mul(projectToEpsBall(stepped, options.epsilon), selection)
+      delta = tf.mul(projectToEpsBall(stepped, radius), selection)
     }
     return delta
   })

@@ -62,6 +62,7 @@ const errorCode = (error: unknown): string => (error as NodeJS.ErrnoException).c
 const PositiveInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0)))
 const NonNegativeInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
 const Positive = Schema.Finite.pipe(Schema.check(Schema.isGreaterThan(0)))
+const DropoutProbability = Schema.Finite.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMaximum: true })))
 
 /**
  * The config.json fields that change what the model computes. The sizes are required; the rest
@@ -80,6 +81,8 @@ const BertConfigJson = Schema.Struct({
   layer_norm_eps: Schema.optionalKey(Positive),
   pad_token_id: Schema.optionalKey(NonNegativeInt),
   hidden_act: Schema.optionalKey(Schema.Literal("gelu")),
+  hidden_dropout_prob: Schema.optionalKey(DropoutProbability),
+  attention_probs_dropout_prob: Schema.optionalKey(DropoutProbability),
   position_embedding_type: Schema.optionalKey(Schema.Literal("absolute"))
 })
 
@@ -121,7 +124,9 @@ export const parseBertConfig = (raw: unknown, source: string): Effect.Effect<Ber
         maxPositionEmbeddings: json.max_position_embeddings,
         typeVocabSize: json.type_vocab_size ?? 2,
         layerNormEps: json.layer_norm_eps ?? 1e-12,
-        padTokenId: json.pad_token_id ?? (roberta ? 1 : 0)
+        padTokenId: json.pad_token_id ?? (roberta ? 1 : 0),
+        hiddenDropoutProb: json.hidden_dropout_prob ?? 0.1,
+        attentionProbsDropoutProb: json.attention_probs_dropout_prob ?? 0.1
       } satisfies BertConfig)
     })
   )
@@ -138,7 +143,9 @@ export const bertConfigJson = (config: BertConfig): Record<string, unknown> => (
   type_vocab_size: config.typeVocabSize,
   layer_norm_eps: config.layerNormEps,
   pad_token_id: config.padTokenId,
-  hidden_act: "gelu"
+  hidden_act: "gelu",
+  hidden_dropout_prob: config.hiddenDropoutProb,
+  attention_probs_dropout_prob: config.attentionProbsDropoutProb
 })
 
 const readJsonFile = (path: string): Effect.Effect<unknown, ConfigError> =>

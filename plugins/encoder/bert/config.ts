@@ -10,6 +10,9 @@ export interface BertConfig {
   readonly typeVocabSize: number
   readonly layerNormEps: number
   readonly padTokenId: number
+  /** hidden_dropout_prob and attention_probs_dropout_prob (Hugging Face's default 0.1), in training only. */
+  readonly hiddenDropoutProb: number
+  readonly attentionProbsDropoutProb: number
 }
 
 /** A tiny random BERT for smoke runs and tests: seconds on one core. */
@@ -23,7 +26,9 @@ export const TINY_BERT_CONFIG: BertConfig = {
   maxPositionEmbeddings: 128,
   typeVocabSize: 2,
   layerNormEps: 1e-12,
-  padTokenId: 0
+  padTokenId: 0,
+  hiddenDropoutProb: 0,
+  attentionProbsDropoutProb: 0
 }
 
 export const checkBertConfig = (config: BertConfig): string | undefined => {
@@ -33,5 +38,6 @@ export const checkBertConfig = (config: BertConfig): string | undefined => {
   for (const [field, value] of Object.entries(config)) {
     if (typeof value === "number" && (!Number.isFinite(value) || value < 0)) return `${field} must be a finite number ≥ 0`
   }
+  if (config.hiddenDropoutProb >= 1 || config.attentionProbsDropoutProb >= 1) return "dropout probabilities must be below 1"
   return undefined
 }

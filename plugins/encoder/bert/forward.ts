@@ -1,12 +1,15 @@
 /**
  * What Hugging Face's BertModel and RobertaModel compute, from word embeddings on:
  * position and token-type embeddings, LayerNorm, then per layer self-attention with the
- * padding mask, residual LayerNorm, a GELU (erf) feed-forward, residual LayerNorm.
+ * padding mask, residual LayerNorm, a GELU (erf) feed-forward, residual LayerNorm. In training,
+ * dropout where BertModel has it: the embeddings' output, the attention probabilities, and the
+ * attention and feed-forward outputs before their residual sums.
  */
 import * as tf from "@tensorflow/tfjs"
 import { splitHeads } from "../../../core/attention-heads.ts"
 import { gelu, layerNorm } from "../../../core/activations.ts"
 import { dense } from "../../../core/dense.ts"
+import { dropout, type Dropout } from "../../../core/dropout.ts"
 import { embeddingLookup } from "../../../core/embedding-lookup.ts"
 import type { ParameterSet } from "../../../core/parameters.ts"
 import type { BertConfig } from "./config.ts"
@@ -41,7 +44,8 @@ const inputEmbeddings = (
   parameters: ParameterSet,
   config: BertConfig,
   words: tf.Tensor3D,
-  tokenIds: tf.Tensor2D
+  tokenIds: tf.Tensor2D,
+  noise: Dropout | undefined
 ): tf.Tensor3D =>
   tf.tidy(() => {
     const positions = embeddingLookup(
@@ -50,7 +54,8 @@ const inputEmbeddings = (
     )
     // One segment: every token has type 0.
     const tokenType = tf.slice(parameters.get("embeddings.token_type_embeddings.weight"), [0, 0], [1, config.hiddenSize])
-    return norm(parameters, "embeddings.LayerNorm", tf.add(tf.add(words, positions), tokenType) as tf.Tensor3D, config.layerNormEps)
+    const embedded = norm(parameters, "embeddings.LayerNorm", tf.add(tf.add(words, positions), tokenType) as tf.Tensor3D, config.layerNormEps)
+    return dropout(embedded, noise?.hidden ?? 0, noise)
   })
 
 
@@ -59,7 +64,8 @@ const selfAttention = (
   config: BertConfig,
   prefix: string,
   x: tf.Tensor3D,
-  scoreBias: tf.Tensor4D
+  scoreBias: tf.Tensor4D,
+  noise: Dropout | undefined
 ): tf.Tensor3D =>
   tf.tidy(() => {
     const heads = config.numAttentionHeads
@@ -69,9 +75,9 @@ const selfAttention = (
     const keysT = tf.transpose(tf.reshape(linear(parameters, `${prefix}.attention.self.key`, x), [batch, seq, heads, hidden / heads]), [0, 2, 3, 1])
     const value = splitHeads(linear(parameters, `${prefix}.attention.self.value`, x), heads)
     const scores = tf.add(tf.div(tf.matMul(query, keysT), Math.sqrt(hidden / heads)), scoreBias)
-    const context = tf.matMul(tf.softmax(scores, -1), value)
+    const context = tf.matMul(dropout(tf.softmax(scores, -1), noise?.attention ?? 0, noise), value)
     const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch, seq, hidden]) as tf.Tensor3D
-    return linear(parameters, `${prefix}.attention.output.dense`, merged)
+    return dropout(linear(parameters, `${prefix}.attention.output.dense`, merged), noise?.hidden ?? 0, noise)
   })
 
 const transformerLayer = (
@@ -79,14 +85,16 @@ const transformerLayer = (
   config: BertConfig,
   index: number,
   x: tf.Tensor3D,
-  scoreBias: tf.Tensor4D
+  scoreBias: tf.Tensor4D,
+  noise: Dropout | undefined
 ): tf.Tensor3D =>
   tf.tidy(() => {
     const prefix = layerPrefix(index)
     const eps = config.layerNormEps
-    const attended = norm(parameters, `${prefix}.attention.output.LayerNorm`, tf.add(x, selfAttention(parameters, config, prefix, x, scoreBias)), eps)
+    const attended = norm(parameters, `${prefix}.attention.output.LayerNorm`, tf.add(x, selfAttention(parameters, config, prefix, x, scoreBias, noise)), eps)
     const expanded = gelu(linear(parameters, `${prefix}.intermediate.dense`, attended))
-    return norm(parameters, `${prefix}.output.LayerNorm`, tf.add(attended, linear(parameters, `${prefix}.output.dense`, expanded)), eps)
+    const output = dropout(linear(parameters, `${prefix}.output.dense`, expanded), noise?.hidden ?? 0, noise)
+    return norm(parameters, `${prefix}.output.LayerNorm`, tf.add(attended, output), eps)
   })
 
 export const bertHiddenStates = (
@@ -94,12 +102,13 @@ export const bertHiddenStates = (
   config: BertConfig,
   words: tf.Tensor3D,
   tokenIds: tf.Tensor2D,
-  attentionMask: tf.Tensor2D
+  attentionMask: tf.Tensor2D,
+  noise?: Dropout
 ): tf.Tensor3D =>
   tf.tidy(() => {
     const [batch, seq] = attentionMask.shape
     const scoreBias = tf.reshape(tf.mul(tf.sub(1, attentionMask), MASKED_SCORE), [batch, 1, 1, seq]) as tf.Tensor4D
-    let x = inputEmbeddings(parameters, config, words, tokenIds)
-    for (let i = 0; i < config.numHiddenLayers; i++) x = transformerLayer(parameters, config, i, x, scoreBias)
+    let x = inputEmbeddings(parameters, config, words, tokenIds, noise)
+    for (let i = 0; i < config.numHiddenLayers; i++) x = transformerLayer(parameters, config, i, x, scoreBias, noise)
     return x
   })

@@ -1,5 +1,6 @@
 /** BERT and RoBERTa as a carl Encoder. */
 import type * as tf from "@tensorflow/tfjs"
+import type { Dropout, DropoutRates } from "../../../core/dropout.ts"
 import { ParameterSet } from "../../../core/parameters.ts"
 import type { SeededRandom } from "../../../core/random.ts"
 import type { Encoder, Pooling } from "../encoder.ts"
@@ -35,12 +36,16 @@ export class BertEncoder implements Encoder {
     return this.config.hiddenSize
   }
 
+  get dropoutRates(): DropoutRates {
+    return { hidden: this.config.hiddenDropoutProb, attention: this.config.attentionProbsDropoutProb }
+  }
+
   embedTokens(tokenIds: tf.Tensor2D): tf.Tensor3D {
     return wordEmbeddings(this.parameters, tokenIds)
   }
 
-  encode(tokenEmbeddings: tf.Tensor3D, tokenIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D {
-    return bertHiddenStates(this.parameters, this.config, tokenEmbeddings, tokenIds, attentionMask)
+  encode(tokenEmbeddings: tf.Tensor3D, tokenIds: tf.Tensor2D, attentionMask: tf.Tensor2D, dropout?: Dropout): tf.Tensor3D {
+    return bertHiddenStates(this.parameters, this.config, tokenEmbeddings, tokenIds, attentionMask, dropout)
   }
 
   pool(hiddenStates: tf.Tensor3D, attentionMask: tf.Tensor2D, pooling: Pooling): tf.Tensor2D {

