@@ -2,13 +2,13 @@
  * AdamW (Loshchilov & Hutter), as torch.optim.AdamW computes it: weight decay applied to the
  * weight directly, then the bias-corrected Adam step. A checkpoint holds its moments.
  *
- * Where the backend updates weights in place (core/fused-updates.ts: the native backends) the
+ * Where the backend updates weights in place (core/backend-extras.ts: the native backends) the
  * moments live in host memory, off the backend's heap: for BERT-base they are 880 MB that the
  * 4 GiB wasm heap cannot spare. Elsewhere they are tfjs variables. Both compute the same float32
  * values, step for step.
  */
 import * as tf from "@tensorflow/tfjs"
-import { fusedUpdates } from "./fused-updates.ts"
+import { fusedUpdates } from "./backend-extras.ts"
 import type { FloatTensorData } from "./safetensors.ts"
 
 export interface AdamWOptions {
@@ -19,7 +19,8 @@ export interface AdamWOptions {
   readonly weightDecay: number
 }
 
-export const DEFAULT_ADAMW: AdamWOptions = { learningRate: 2e-5, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 }
+/** torch.optim.AdamW's own defaults; carl's training passes its configuration's (the paper's lr 2e-5). */
+export const DEFAULT_ADAMW: AdamWOptions = { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 }
 
 type Moments =
   | { readonly kind: "tensors"; readonly first: tf.Variable; readonly second: tf.Variable }

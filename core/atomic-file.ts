@@ -5,12 +5,22 @@
  * the folder is flushed so the rename itself survives a power cut. A failed write removes its
  * temporary file and leaves the target as it was.
  *
- * For the fault tests, CARL_TEST_FAULT can make one write stop half way (core/test-faults.ts).
+ * A write can be made to stop half way, to prove the above (`setWriteFault`; the fault tests set it
+ * through pipelines/test-faults.ts).
  */
 import { randomBytes } from "node:crypto"
 import { copyFile, open, rename, rm } from "node:fs/promises"
 import { dirname } from "node:path"
-import { writeFault } from "./test-faults.ts"
+
+/** A write stopped half way: "pause" waits (for a kill), "enospc" fails as a full disk does. */
+export type WriteFault = "pause" | "enospc"
+
+let writeFault: (path: string) => WriteFault | undefined = () => undefined
+
+/** Decides, for each atomic write, whether it stops half way (for fault tests; none by default). */
+export const setWriteFault = (decide: (path: string) => WriteFault | undefined): void => {
+  writeFault = decide
+}
 
 const temporaryPath = (path: string): string => `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`
 

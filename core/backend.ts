@@ -2,7 +2,7 @@
  * The tfjs backend, as an Effect service. `auto` takes the first that works of
  *   tensorflow (libtensorflow through @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node),
  *   native (tfjs-backend-wasm with matrix products on OpenBLAS, through carl's N-API addon,
- *     where `npm install` could build it: plugins/backend-native),
+ *     where `npm install` could build it: plugins/backends/native, provided through provideBackend),
  *   wasm (@tensorflow/tfjs-backend-wasm, SIMD),
  *   cpu (plain JavaScript);
  * a named choice takes that one or fails. It reports what it picked and why.
@@ -10,7 +10,6 @@
 import { availableParallelism, totalmem } from "node:os"
 import * as tf from "@tensorflow/tfjs"
 import { Context, Effect, Layer } from "effect"
-import { NATIVE_BACKEND, NATIVE_CPU_BACKEND, registerNativeBackend, type NativeBackendName } from "../plugins/backend-native/register.ts"
 import { BackendUnavailable } from "./errors.ts"
 import { WASM_HEAP_BYTES } from "./memory-plan.ts"
 import { guardWasmHeap } from "./out-of-memory.ts"
@@ -82,11 +81,29 @@ const tryRegistered = (backend: "wasm" | "cpu", via: string, load: () => Promise
     Effect.catch((error) => Effect.succeed({ backend, via, ok: false, detail: errorText(error.cause) }))
   )
 
-/** "native" extends the wasm backend (heap ≤ 4 GiB); "native-cpu" the cpu one (any size). */
-const tryNative = (backend: NativeBackendName): Effect.Effect<BackendAttempt> => {
-  const via = backend === NATIVE_BACKEND ? "carl native kernels (OpenBLAS) on tfjs-backend-wasm" : "carl native kernels (OpenBLAS) on tfjs-backend-cpu"
+/**
+ * A backend a plugin brings (plugins/backends): "native" extends the wasm backend (heap ≤ 4 GiB),
+ * "native-cpu" the cpu one (any size). `register` makes it known to tfjs, or says why it cannot.
+ */
+export interface BackendProvider {
+  readonly name: "native" | "native-cpu"
+  readonly via: string
+  readonly register: (threads: number) => Promise<{ readonly ok: true } | { readonly ok: false; readonly reason: string }>
+}
+
+const providers = new Map<BackendName, BackendProvider>()
+
+/** Makes a plugin's backend selectable (plugins/backends/index.ts provides carl's native ones). */
+export const provideBackend = (provider: BackendProvider): void => {
+  providers.set(provider.name, provider)
+}
+
+const tryProvided = (backend: "native" | "native-cpu"): Effect.Effect<BackendAttempt> => {
+  const provider = providers.get(backend)
+  if (provider === undefined) return Effect.succeed({ backend, via: "a backend plugin", ok: false, detail: "no plugin provides it here" })
+  const via = provider.via
   return Effect.tryPromise(async () => {
-    const registered = await registerNativeBackend(availableParallelism(), backend)
+    const registered = await provider.register(availableParallelism())
     if (!registered.ok) return { ok: false, detail: registered.reason }
     const ok = await tf.setBackend(backend)
     return { ok, detail: ok ? "initialised" : "did not initialise" }
@@ -101,9 +118,8 @@ const attemptsFor = (backend: BackendName): ReadonlyArray<Effect.Effect<BackendA
     case "tensorflow":
       return [tryTensorflow("@tensorflow/tfjs-node-gpu"), tryTensorflow("@tensorflow/tfjs-node")]
     case "native":
-      return [tryNative(NATIVE_BACKEND)]
     case "native-cpu":
-      return [tryNative(NATIVE_CPU_BACKEND)]
+      return [tryProvided(backend)]
     case "wasm":
       return [tryRegistered("wasm", "@tensorflow/tfjs-backend-wasm", () => import("@tensorflow/tfjs-backend-wasm"))]
     case "cpu":

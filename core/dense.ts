@@ -3,11 +3,13 @@
  *
  * On the wasm backend the backward pass is written with explicit transposes and plain (unflagged,
  * unbatched) matMuls: there a matMul with transpose flags runs ~10x slower than one without, and
- * measured here the whole dense backward trains ~5x faster this way. On the native backend sgemm
- * takes the flags for free, so the transposes (and the bias gradient's column sum, a reduction
- * over the non-contiguous axis) become matrix products instead.
+ * measured here the whole dense backward trains ~5x faster this way. On a backend whose matrix
+ * products take the flags for free (BLAS: the native ones, core/backend-extras.ts), the transposes
+ * (and the bias gradient's column sum, a reduction over the non-contiguous axis) become matrix
+ * products instead.
  */
 import * as tf from "@tensorflow/tfjs"
+import { backendExtras } from "./backend-extras.ts"
 
 const denseCore = tf.customGrad((x, weight, bias, save) => {
   const input = x as tf.Tensor2D
@@ -15,7 +17,7 @@ const denseCore = tf.customGrad((x, weight, bias, save) => {
   const b = bias as tf.Tensor1D
   const saveTensors = save as tf.GradSaveFunc
   saveTensors([input, w])
-  const onBlas = tf.getBackend() === "native"
+  const onBlas = backendExtras().flaggedMatMul === true
   return {
     value: onBlas ? tf.fused.matMul({ a: input, b: w, bias: b }) : tf.add(tf.matMul(input, w), b),
     gradFunc: (dy: tf.Tensor, saved: Array<tf.Tensor>) => {

@@ -18,7 +18,7 @@
  */
 import * as tf from "@tensorflow/tfjs"
 import { GraphRunError } from "./errors.ts"
-import { fusedUpdates } from "./fused-updates.ts"
+import { fusedUpdates } from "./backend-extras.ts"
 import type { Graph } from "./graph.ts"
 import type { AnyPlugin, RunContext } from "./plugin.ts"
 import { assembleMicroBatches, planMicroBatches, rowLengthsOf, sliceMicroBatch, type MicroBatch } from "./micro-batch.ts"
@@ -407,7 +407,7 @@ class PassState {
     return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar
   }
 
-  /** Adds a backward pass's gradients to the pass's sums: in place where the backend can (core/fused-updates.ts). */
+  /** Adds a backward pass's gradients to the pass's sums: in place where the backend can (core/backend-extras.ts). */
   private accumulate(variables: ReadonlyArray<tf.Variable>, grads: ReadonlyArray<tf.Tensor | null | undefined>): void {
     const fused = fusedUpdates()
     // The same tensor given for two weights would be summed into both in place: each gets its own

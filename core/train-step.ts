@@ -12,8 +12,22 @@ import * as tf from "@tensorflow/tfjs"
 import type { AdamW } from "./adamw.ts"
 import { runTrainingPass, type PassOptions, type StepClock, type WarnOnce } from "./executor.ts"
 import type { Graph } from "./graph.ts"
-import { HeapExhausted } from "./out-of-memory.ts"
-import { faultAtStep, nanGradientAt } from "./test-faults.ts"
+
+/**
+ * Seams for fault tests (pipelines/test-faults.ts sets them): a hook run before each step's pass
+ * (it may throw, as running out of memory does), and whether a step's gradients are to be
+ * poisoned with a NaN, as an overflow would leave them.
+ */
+export interface StepFaults {
+  readonly beforePass: (step: number) => void
+  readonly nanGradient: (step: number) => boolean
+}
+
+let stepFaults: StepFaults = { beforePass: () => {}, nanGradient: () => false }
+
+export const setStepFaults = (faults: StepFaults): void => {
+  stepFaults = faults
+}
 
 export interface StepReport {
   /** Optimiser steps taken, this one included. */
@@ -31,7 +45,7 @@ const globalNorm = (gradients: ReadonlyMap<tf.Variable, tf.Tensor>): number =>
     return squares.length === 0 ? 0 : Math.sqrt(tf.addN(squares).dataSync()[0] ?? Number.NaN)
   })
 
-/** CARL_TEST_FAULT=nan-gradient:<step> (core/test-faults.ts): ‖g‖ of the gradients with the first one made NaN. */
+/** ‖g‖ of the gradients with the first one made NaN (StepFaults.nanGradient). */
 const normWithNanGradient = (gradients: ReadonlyMap<tf.Variable, tf.Tensor>): number => {
   const [first, ...rest] = [...gradients]
   if (first === undefined) return Number.NaN
@@ -39,15 +53,6 @@ const normWithNanGradient = (gradients: ReadonlyMap<tf.Variable, tf.Tensor>): nu
   const norm = globalNorm(new Map([[first[0], poisoned], ...rest]))
   poisoned.dispose()
   return norm
-}
-
-/** CARL_TEST_FAULT=heap-full:<step> or js-heap:<step> (core/test-faults.ts): the step runs out of memory. */
-const injectMemoryFaults = (step: number): void => {
-  if (faultAtStep("heap-full", step)) throw new HeapExhausted(256 * 2 ** 20, 4096 * 2 ** 20)
-  if (faultAtStep("js-heap", step)) {
-    const filler: Array<Array<number>> = []
-    for (;;) filler.push(Array.from({ length: 1 << 20 }, (_, i) => i + filler.length))
-  }
 }
 
 export const trainStep = (
@@ -63,11 +68,11 @@ export const trainStep = (
     readonly pass?: PassOptions
   } = {}
 ): StepReport => {
-  injectMemoryFaults(clock.step + 1)
+  stepFaults.beforePass(clock.step + 1)
   const pass = runTrainingPass(graph, inputs, clock, options.warnOnce ?? (() => {}), options.pass)
   const scalars: Record<string, number> = {}
   for (const [port, value] of pass.values) if (value.rank === 0) scalars[port] = value.dataSync()[0] ?? Number.NaN
-  const norm = nanGradientAt(clock.step + 1) ? normWithNanGradient(pass.gradients) : globalNorm(pass.gradients)
+  const norm = stepFaults.nanGradient(clock.step + 1) ? normWithNanGradient(pass.gradients) : globalNorm(pass.gradients)
   scalars["gradientNorm"] = norm
   const finite = Object.values(scalars).every(Number.isFinite)
   if (finite) {

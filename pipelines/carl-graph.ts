@@ -10,19 +10,20 @@
  *   total:    0.8·L_MCCL + 0.2·L_PTD                                    (Eq. 11)
  */
 import type * as tf from "@tensorflow/tfjs"
-import type { CarlConfig } from "../core/config.ts"
+import type { CarlConfig } from "../plugins/carl/config.ts"
 import { GraphBuilder, type Graph } from "../core/graph.ts"
 import type { ParameterSet } from "../core/parameters.ts"
 import { withPorts } from "../core/plugin.ts"
-import { Ports } from "../core/ports.ts"
+import { Ports } from "../plugins/carl/ports.ts"
 import type { SeededRandom } from "../core/random.ts"
-import { embedTokens, encode, pool, targetEncoderPlugins, type Encoder, type EncoderDropout } from "../plugins/encoder/index.ts"
-import { initMlpHead, initVaRegressionHead, mlpHead, vaRegressionHead } from "../plugins/heads/index.ts"
-import { mccl } from "../plugins/mccl/index.ts"
-import { momentumUpdater } from "../plugins/momentum/index.ts"
-import { objective } from "../plugins/objective/index.ts"
-import { initTokenHead, perturbedTokenDetection, tokenHead } from "../plugins/ptd/index.ts"
-import { perturbEmbeddings, pgd, saliencySelection } from "../plugins/saliency-pgd/index.ts"
+import { embedTokens, encode, pool, targetEncoderPlugins, type EncoderDropout } from "../plugins/carl/encoder.ts"
+import { type Encoder } from "../plugins/encoders/index.ts"
+import { initMlpHead, initVaRegressionHead, mlpHead, vaRegressionHead } from "../plugins/carl/heads/index.ts"
+import { mccl } from "../plugins/carl/mccl/index.ts"
+import { momentumUpdater } from "../plugins/carl/momentum/index.ts"
+import { objective } from "../plugins/carl/objective/index.ts"
+import { initTokenHead, perturbedTokenDetection, tokenHead } from "../plugins/carl/ptd/index.ts"
+import { perturbEmbeddings, pgd, saliencySelection } from "../plugins/carl/saliency-pgd/index.ts"
 
 /** Every weight a CARL run trains or tracks. */
 export interface CarlModel {

@@ -1,10 +1,10 @@
 /** `carl embed`: one JSON array per input line, in input order. */
 import { Console, Effect } from "effect"
-import { Backend } from "../core/backend.ts"
+import { Backend } from "../plugins/backends/index.ts"
 import { readLines, writeText } from "../core/text-file.ts"
-import type { Pooling } from "../plugins/encoder/index.ts"
-import { loadTextEncoder } from "../plugins/encoder/load-text-encoder.ts"
-import { TokenizerError } from "../plugins/tokenizer/hf-tokenizer.ts"
+import type { Pooling } from "../plugins/encoders/index.ts"
+import { loadTextEncoder } from "../plugins/encoders/load-text-encoder.ts"
+import { TokenizerError } from "../plugins/encoders/tokenizer/hf-tokenizer.ts"
 import { embedTexts } from "./embed.ts"
 
 export interface EmbedCommandOptions {

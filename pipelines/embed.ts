@@ -6,9 +6,11 @@
 import * as tf from "@tensorflow/tfjs"
 import { runForward } from "../core/executor.ts"
 import { GraphBuilder } from "../core/graph.ts"
-import { Ports } from "../core/ports.ts"
-import { embedTokens, encode, pool, type Encoder, type Pooling } from "../plugins/encoder/index.ts"
-import type { TextEncoder } from "../plugins/encoder/load-text-encoder.ts"
+import { Ports } from "../plugins/carl/ports.ts"
+import { embedTokens, encode, pool } from "../plugins/carl/encoder.ts"
+import { type Pooling } from "../plugins/encoders/index.ts"
+import { type Encoder } from "../plugins/encoders/index.ts"
+import type { TextEncoder } from "../plugins/encoders/load-text-encoder.ts"
 
 export interface EmbedOptions {
   readonly batchSize: number

@@ -6,9 +6,10 @@ import assert from "node:assert/strict"
 import { after, test } from "node:test"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Exit, Option } from "effect"
-import { Backend, selectBackend } from "../core/backend.ts"
+import { selectBackend } from "../plugins/backends/index.ts"
+import { Backend } from "../plugins/backends/index.ts"
 import { BackendUnavailable } from "../core/errors.ts"
-import { loadNativeKernels } from "../plugins/backend-native/addon.ts"
+import { loadNativeKernels } from "../plugins/backends/native/addon.ts"
 
 const TENSORFLOW_PACKAGES: ReadonlyArray<string> = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]
 

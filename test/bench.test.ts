@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { describe, test } from "node:test"
 import { Effect } from "effect"
-import { Backend } from "../core/backend.ts"
+import { Backend } from "../plugins/backends/index.ts"
 import {
   benchSteps,
   benchStepsWith,

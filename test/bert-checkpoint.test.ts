@@ -31,9 +31,9 @@ import {
   type FloatTensorData,
   type WritableDtype
 } from "../core/safetensors.ts"
-import { bertConfigJson, loadBertDirectory, saveBertDirectory, type LoadBertOptions } from "../plugins/encoder/bert/checkpoint.ts"
-import { positionIds } from "../plugins/encoder/bert/forward.ts"
-import { BertEncoder, bertWeightShapes, initBertWeights, isLinearWeight, type BertConfig } from "../plugins/encoder/bert/index.ts"
+import { bertConfigJson, loadBertDirectory, saveBertDirectory, type LoadBertOptions } from "../plugins/encoders/bert/checkpoint.ts"
+import { positionIds } from "../plugins/encoders/bert/forward.ts"
+import { BertEncoder, bertWeightShapes, initBertWeights, isLinearWeight, type BertConfig } from "../plugins/encoders/bert/index.ts"
 import { forEachBackend } from "./support/backends.ts"
 
 const run = promisify(execFile)

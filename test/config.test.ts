@@ -8,8 +8,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, describe, test } from "node:test"
 import { Effect, Result } from "effect"
-import { decodeConfig, defaultConfig, type CarlConfig } from "../core/config.ts"
-import { loadConfig } from "../core/config-file.ts"
+import { decodeConfig, defaultConfig, type CarlConfig } from "../plugins/carl/config.ts"
+import { loadConfig } from "../plugins/carl/config-file.ts"
 import { ConfigError } from "../core/errors.ts"
 
 /** Runs a config effect (loading a file is asynchronous) that must fail and returns its ConfigError. */
@@ -44,9 +44,10 @@ describe("defaultConfig", () => {
     assert.equal(config.mccl.labelTemperature, 0.05)
     assert.equal(config.momentum.initial, 0.9996)
     assert.equal(config.saliency.topFraction, 0.1)
-    assert.deepEqual(config.pgd, { epsilon: 5e-9, alpha: 5, steps: 1 })
+    // epsilonScale "absolute" is the paper's ε as it is; vaRegression 0 is no supervised term (recipe options).
+    assert.deepEqual(config.pgd, { epsilon: 5e-9, epsilonScale: "absolute", alpha: 5, steps: 1 })
     assert.equal(config.ptd.gamma, 2)
-    assert.deepEqual(config.objective, { mccl: 0.8, ptd: 0.2 })
+    assert.deepEqual(config.objective, { mccl: 0.8, ptd: 0.2, vaRegression: 0 })
   })
 
   test("is a fresh, equal value on every call and equals decoding {}", async () => {
@@ -58,7 +59,7 @@ describe("defaultConfig", () => {
 
   test("a partial group keeps the other defaults of that group", async () => {
     const config2 = await succeed(decodeConfig({ pgd: { alpha: 1 }, model: {} }))
-    assert.deepEqual(config2.pgd, { epsilon: 5e-9, alpha: 1, steps: 1 })
+    assert.deepEqual(config2.pgd, { epsilon: 5e-9, epsilonScale: "absolute", alpha: 1, steps: 1 })
     assert.deepEqual(config2.model, config.model)
     assert.equal(config2.optimizer.learningRate, 2e-5)
   })

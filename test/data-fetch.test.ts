@@ -31,7 +31,7 @@ import {
   type DatasetSpec,
   type FetchEvent,
   type FetchOptions
-} from "../plugins/data-fetch/index.ts"
+} from "../plugins/data/fetch/index.ts"
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url))
 const SHARED_DATA = join(REPO_ROOT, "..", "shared", "data")

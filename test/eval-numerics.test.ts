@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
-import { fitLogisticPath, fitLogisticRegression, logisticProbabilities, predictLogistic } from "../core/logistic-regression.ts"
-import { fitPca, projectPca, symmetricEigen } from "../core/pca.ts"
+import { fitLogisticPath, fitLogisticRegression, logisticProbabilities, predictLogistic } from "../plugins/evaluators/math/logistic-regression.ts"
+import { fitPca, projectPca, symmetricEigen } from "../plugins/evaluators/math/pca.ts"
 import { SeededRandom } from "../core/random.ts"
 import { accuracy, confusionMatrix, macroScores } from "../plugins/evaluators/classification-metrics.ts"
 import { alignment, positivePairs, sampleIndices, uniformity } from "../plugins/evaluators/embedding-geometry.ts"

@@ -1,21 +1,18 @@
 /**
  * The evaluators on synthetic embeddings whose answers are known: separable classes → accuracy 1,
  * random labels → chance, one point per class → alignment 0, points on a line → PCA with all the
- * variance on its first axis. The embeddings reach the evaluators through the embedding-table
- * TextEncoder, the way `carl eval` serves cached ones.
+ * variance on its first axis. The embeddings reach the evaluators through an embedding function that
+ * looks them up, the way `carl eval` serves cached ones.
  */
 import assert from "node:assert/strict"
-import { after, before, describe, test } from "node:test"
+import { before, describe, test } from "node:test"
 import * as tf from "@tensorflow/tfjs"
 import { SeededRandom } from "../core/random.ts"
 import { crossValidatedProbeEvaluator, devProbeEvaluator, heldOutProbeEvaluator } from "../plugins/evaluators/classification-probes.ts"
 import { embeddingGeometryEvaluator } from "../plugins/evaluators/embedding-geometry.ts"
 import { vaRegressionEvaluator } from "../plugins/evaluators/va-regression.ts"
-import { embeddingTableEncoder, type EmbeddingTableEncoder } from "../pipelines/eval/embedding-table.ts"
-import { embedTexts } from "../pipelines/embed.ts"
+import { lookupEmbeddings } from "../pipelines/eval/eval-tasks.ts"
 import "./support/backends.ts"
-
-const OPTIONS = { pooling: "cls", batchSize: 64, maxLength: 128 } as const
 
 interface Synthetic {
   readonly texts: Array<string>
@@ -39,34 +36,24 @@ const synthetic = (prefix: string, n: number, classes: number, separation: numbe
 
 const shuffledLabels = (data: Synthetic, random: SeededRandom): Synthetic => ({ ...data, labels: random.shuffle([...data.labels]) })
 
-const tables: Array<EmbeddingTableEncoder> = []
-const tableOf = (...sets: ReadonlyArray<Pick<Synthetic, "texts" | "vectors">>) => {
-  const table = embeddingTableEncoder("synthetic", sets, { pooling: "cls", maxLength: 128 })
-  tables.push(table)
-  return table
-}
+const tableOf = (...sets: ReadonlyArray<Pick<Synthetic, "texts" | "vectors">>) => lookupEmbeddings(sets)
 
 before(async () => {
   await tf.setBackend("cpu")
 })
 
-after(() => {
-  for (const table of tables) table.dispose()
-})
-
-describe("embedding table encoder", () => {
-  test("gives back exactly the stored vectors, in input order, for any batch size", () => {
+describe("embedding lookup", () => {
+  test("gives back exactly the stored vectors, in input order", () => {
     const data = synthetic("row", 10, 2, 1, new SeededRandom(1))
-    const table = tableOf(data)
+    const embed = tableOf(data)
     const order = [3, 1, 4, 1, 5, 9, 2, 6]
-    const { vectors } = embedTexts(table, order.map((i) => data.texts[i] ?? ""), { ...OPTIONS, batchSize: 3 })
+    const vectors = embed(order.map((i) => data.texts[i] ?? ""))
     order.forEach((i, k) => assert.deepEqual(vectors[k], data.vectors[i]))
   })
 
-  test("an unknown text or another pooling is an error, not a wrong vector", () => {
-    const table = tableOf(synthetic("known", 2, 2, 1, new SeededRandom(2)))
-    assert.throws(() => embedTexts(table, ["unknown"], OPTIONS), /no embedding computed/)
-    assert.throws(() => embedTexts(table, ["known 0"], { ...OPTIONS, pooling: "mean" }), /pooled with 'cls'/)
+  test("an unknown text is an error, not a wrong vector", () => {
+    const embed = tableOf(synthetic("known", 2, 2, 1, new SeededRandom(2)))
+    assert.throws(() => embed(["unknown"]), /no embedding computed/)
   })
 })
 
@@ -74,26 +61,26 @@ describe("polarity probes", () => {
   test("cross-validated (10 folds, λ from inner folds): separable → 1, shuffled labels → chance", () => {
     const random = new SeededRandom(3)
     const separable = synthetic("cv", 200, 2, 4, random)
-    const result = crossValidatedProbeEvaluator({ name: "mr", classes: 2, data: separable, seed: 1 }).evaluate(tableOf(separable), OPTIONS)
+    const result = crossValidatedProbeEvaluator({ name: "mr", classes: 2, data: separable, seed: 1 }).evaluate(tableOf(separable))
     assert.equal(result.metrics["accuracy"], 1)
     assert.equal(result.metrics["folds"], 10)
     const noise = shuffledLabels(synthetic("cv-noise", 200, 2, 0, random), random)
-    const chance = crossValidatedProbeEvaluator({ name: "cr", classes: 2, data: noise, seed: 1 }).evaluate(tableOf(noise), OPTIONS)
+    const chance = crossValidatedProbeEvaluator({ name: "cr", classes: 2, data: noise, seed: 1 }).evaluate(tableOf(noise))
     const accuracy = chance.metrics["accuracy"] ?? NaN
     assert.ok(Math.abs(accuracy - 0.5) < 0.12, `accuracy ${accuracy} on random labels`)
-    const again = crossValidatedProbeEvaluator({ name: "cr", classes: 2, data: noise, seed: 1 }).evaluate(tableOf(noise), OPTIONS)
+    const again = crossValidatedProbeEvaluator({ name: "cr", classes: 2, data: noise, seed: 1 }).evaluate(tableOf(noise))
     assert.equal(again.primary, chance.primary, "the seed fixes the folds")
   })
 
   test("train/dev/test (SST-5 style): 5 separable classes → accuracy and macro F1 of 1; random → about 1/5", () => {
     const random = new SeededRandom(4)
     const [train, dev, test] = [synthetic("tr", 150, 5, 4, random), synthetic("dv", 50, 5, 4, random), synthetic("te", 50, 5, 4, random)]
-    const result = devProbeEvaluator({ name: "sst5", classes: 5, train, dev, test }).evaluate(tableOf(train, dev, test), OPTIONS)
+    const result = devProbeEvaluator({ name: "sst5", classes: 5, train, dev, test }).evaluate(tableOf(train, dev, test))
     assert.equal(result.metrics["accuracy"], 1)
     assert.equal(result.metrics["f1"], 1)
     const noisy = [train, dev, test].map((split) => shuffledLabels(split, random))
     const [noisyTrain, noisyDev, noisyTest] = noisy as [Synthetic, Synthetic, Synthetic]
-    const chance = devProbeEvaluator({ name: "sst5", classes: 5, train: noisyTrain, dev: noisyDev, test: noisyTest }).evaluate(tableOf(...noisy), OPTIONS)
+    const chance = devProbeEvaluator({ name: "sst5", classes: 5, train: noisyTrain, dev: noisyDev, test: noisyTest }).evaluate(tableOf(...noisy))
     const accuracy = chance.metrics["accuracy"] ?? NaN
     assert.ok(accuracy < 0.4, `accuracy ${accuracy} on random labels`)
   })
@@ -101,7 +88,7 @@ describe("polarity probes", () => {
   test("train/test with a held-out part of train (IMDB style): separable → 1", () => {
     const random = new SeededRandom(5)
     const [train, test] = [synthetic("imdb-tr", 100, 2, 4, random), synthetic("imdb-te", 40, 2, 4, random)]
-    const result = heldOutProbeEvaluator({ name: "imdb", classes: 2, train, test, seed: 1 }).evaluate(tableOf(train, test), OPTIONS)
+    const result = heldOutProbeEvaluator({ name: "imdb", classes: 2, train, test, seed: 1 }).evaluate(tableOf(train, test))
     assert.equal(result.metrics["accuracy"], 1)
     assert.equal(result.metrics["heldOut"], 10)
   })
@@ -118,7 +105,7 @@ describe("VA regression through the table", () => {
       return { texts, valence, arousal, vectors }
     }
     const [train, dev, test] = [split("va-tr", 60), split("va-dv", 20), split("va-te", 20)]
-    const result = vaRegressionEvaluator({ train, dev, evaluation: test, evaluationName: "test" }).evaluate(tableOf(train, dev, test), OPTIONS)
+    const result = vaRegressionEvaluator({ train, dev, evaluation: test, evaluationName: "test" }).evaluate(tableOf(train, dev, test))
     assert.ok((result.metrics["valence.pearson"] ?? 0) > 0.999)
     assert.ok((result.metrics["arousal.spearman"] ?? 0) > 0.99)
   })
@@ -131,7 +118,7 @@ describe("embedding geometry", () => {
     const texts = Array.from({ length: 12 }, (_, i) => `point ${i}`)
     const labels = texts.map((_, i) => i % 3)
     const vectors = labels.map((k) => Float32Array.from([1 + k, 2 * k, 0]))
-    const result = embeddingGeometryEvaluator({ classes, data: { texts, labels }, seed: 1 }).evaluate(tableOf({ texts, vectors }), OPTIONS)
+    const result = embeddingGeometryEvaluator({ classes, data: { texts, labels }, seed: 1 }).evaluate(tableOf({ texts, vectors }))
     assert.equal(result.metrics["alignment"], 0)
     assert.equal(result.metrics["positivePairs"], 3 * ((4 * 3) / 2))
     assert.equal(result.metrics["uniformityPairs"], (12 * 11) / 2)
@@ -148,8 +135,7 @@ describe("embedding geometry", () => {
     const texts = ["up", "down"]
     const vectors = [Float32Array.from([0, 3]), Float32Array.from([0, -1])]
     const result = embeddingGeometryEvaluator({ classes: ["x", "y"], data: { texts, labels: [0, 1] }, seed: 1 }).evaluate(
-      tableOf({ texts, vectors }),
-      OPTIONS
+      tableOf({ texts, vectors })
     )
     assert.ok(Math.abs((result.metrics["uniformity"] ?? NaN) + 8) < 1e-12)
     assert.equal(result.metrics["positivePairs"], 0)
@@ -157,10 +143,10 @@ describe("embedding geometry", () => {
     const random = new SeededRandom(8)
     const many = synthetic("many", 300, 3, 2, random)
     const evaluator = embeddingGeometryEvaluator({ classes: ["a", "b", "c"], data: many, seed: 1, maxPcaPoints: 50, maxUniformityPoints: 40, maxPositivePairs: 100 })
-    const sampled = evaluator.evaluate(tableOf(many), OPTIONS)
+    const sampled = evaluator.evaluate(tableOf(many))
     assert.equal(sampled.pca.points.length, 50)
     assert.equal(sampled.metrics["uniformityPairs"], (40 * 39) / 2)
     assert.equal(sampled.metrics["positivePairs"], 100)
-    assert.deepEqual(evaluator.evaluate(tableOf(many), OPTIONS).pca, sampled.pca, "the seed fixes the samples")
+    assert.deepEqual(evaluator.evaluate(tableOf(many)).pca, sampled.pca, "the seed fixes the samples")
   })
 })

@@ -12,7 +12,7 @@
  *   previous checkpoint and `latest` intact, and `--resume` then finishes the run;
  * - SIGINT finishes the step, writes a checkpoint and stops; `--resume` ends equal too (SIGTERM
  *   and its exit code 143 are in test/train.test.ts).
- * The middle of a write is reached with the CARL_TEST_FAULT hook of core/test-faults.ts.
+ * The middle of a write is reached with the CARL_TEST_FAULT hook of pipelines/test-faults.ts.
  */
 import assert from "node:assert/strict"
 import { cp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises"

@@ -1,5 +1,5 @@
 /**
- * The native backends' in-place updates (core/fused-updates.ts, native/carl_updates.c) against
+ * The native backends' in-place updates (core/backend-extras.ts, native/carl_updates.c) against
  * the tfjs ops they replace, on the same backend: AdamW with its moments in host memory, the
  * momentum target's moving average and gradient accumulation give bit-identical weights, and a
  * weight whose memory a clone shares is given its own before it is written (the clone keeps its
@@ -10,12 +10,12 @@ import { after, before, describe, test } from "node:test"
 import * as tf from "@tensorflow/tfjs"
 import "./support/backends.ts"
 import { AdamW } from "../core/adamw.ts"
-import { fusedUpdates, registerFusedUpdates, type FusedUpdates } from "../core/fused-updates.ts"
+import { backendExtras, fusedUpdates, registerBackendExtras } from "../core/backend-extras.ts"
 import { ParameterSet } from "../core/parameters.ts"
 import { SeededRandom } from "../core/random.ts"
-import { loadNativeKernels } from "../plugins/backend-native/addon.ts"
-import { NATIVE_BACKEND, NATIVE_CPU_BACKEND, registerNativeBackend } from "../plugins/backend-native/register.ts"
-import { updateMovingAverage } from "../plugins/momentum/index.ts"
+import { loadNativeKernels } from "../plugins/backends/native/addon.ts"
+import { NATIVE_BACKEND, NATIVE_CPU_BACKEND, registerNativeBackend } from "../plugins/backends/native/register.ts"
+import { updateMovingAverage } from "../plugins/carl/momentum/index.ts"
 
 const addon = loadNativeKernels()
 const skip = addon.ok || process.env.CARL_REQUIRE_NATIVE === "1" ? false : addon.reason
@@ -27,13 +27,13 @@ const randomTensor = (random: SeededRandom, shape: ReadonlyArray<number>, scale 
 
 /** Runs `body` with the current backend's in-place updates switched off, then on again. */
 const withoutFused = <A>(body: () => A): A => {
-  const fused = fusedUpdates()
+  const extras = backendExtras()
   const name = tf.getBackend()
-  registerFusedUpdates(name, undefined as unknown as FusedUpdates)
+  registerBackendExtras(name, extras.flaggedMatMul === undefined ? {} : { flaggedMatMul: extras.flaggedMatMul })
   try {
     return body()
   } finally {
-    if (fused !== undefined) registerFusedUpdates(name, fused)
+    registerBackendExtras(name, extras)
   }
 }
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url"
 import { after, before, describe, test } from "node:test"
 import { Tokenizer as UntypedTokenizer } from "@huggingface/tokenizers"
 import { Effect, Result } from "effect"
-import { loadTokenizer, TokenizerError, type HfTokenizer } from "../plugins/tokenizer/hf-tokenizer.ts"
+import { loadTokenizer, TokenizerError, type HfTokenizer } from "../plugins/encoders/tokenizer/hf-tokenizer.ts"
 import { addedToken } from "./support/tiny-bert-dir.ts"
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url))

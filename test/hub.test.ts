@@ -11,7 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, beforeEach, describe, test } from "node:test"
 import { Effect, Result } from "effect"
-import { HubError, hubSettings, resolveModel, type HubOptions } from "../plugins/hub/index.ts"
+import { HubError, hubSettings, resolveModel, type HubOptions } from "../plugins/encoders/hub/index.ts"
 
 interface Request {
   readonly server: "hub" | "cdn"

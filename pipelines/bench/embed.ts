@@ -6,16 +6,17 @@
  */
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
-import { Backend, type BackendName } from "../../core/backend.ts"
+import { type BackendName } from "../../plugins/backends/index.ts"
+import { Backend } from "../../plugins/backends/index.ts"
 import { SeededRandom } from "../../core/random.ts"
-import { loadTextEncoder, ModelLoadError, USE_LITE_MODEL_ID } from "../../plugins/encoder/load-text-encoder.ts"
-import { graphModelInputs } from "../../plugins/encoder/use-lite/graph-model-input.ts"
+import { loadTextEncoder, ModelLoadError, USE_LITE_MODEL_ID } from "../../plugins/encoders/load-text-encoder.ts"
+import { graphModelInputs } from "../../plugins/encoders/use-lite/graph-model-input.ts"
 import {
   loadUseLiteTokenizer,
   readUseLiteArtifacts,
   USE_LITE_MAX_LENGTH,
   type UseTokenizer
-} from "../../plugins/encoder/use-lite/index.ts"
+} from "../../plugins/encoders/use-lite/index.ts"
 import { embedTexts } from "../embed.ts"
 import type { BenchOptions } from "./options.ts"
 import { median, rssPeakMb } from "./steps.ts"

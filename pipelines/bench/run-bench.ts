@@ -9,7 +9,9 @@
  * and bare boolean switches.
  */
 import { Cause, Effect, Exit } from "effect"
-import { Backend, BACKEND_CHOICES, type BackendChoice } from "../../core/backend.ts"
+import { type BackendChoice } from "../../plugins/backends/index.ts"
+import { BACKEND_CHOICES } from "../../plugins/backends/index.ts"
+import { Backend } from "../../plugins/backends/index.ts"
 import { benchCommand } from "./command.ts"
 import { DEFAULT_BENCH_OPTIONS, type BenchOptions } from "./options.ts"
 

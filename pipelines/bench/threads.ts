@@ -2,8 +2,8 @@
  * `--threads N` against what the backend really does with it. Nothing here pretends: the count
  * reported is the one the kernels run on, and the request is recorded beside it.
  */
-import type { BackendInfo } from "../../core/backend.ts"
-import { loadNativeKernels } from "../../plugins/backend-native/addon.ts"
+import type { BackendInfo } from "../../plugins/backends/index.ts"
+import { loadNativeKernels } from "../../plugins/backends/native/addon.ts"
 
 export interface ThreadsReport {
   /** Threads the backend's kernels run on. */

@@ -5,8 +5,9 @@
  */
 import { workerData } from "node:worker_threads"
 import { Effect } from "effect"
-import { selectBackend, type BackendChoice } from "../../core/backend.ts"
-import { loadTextEncoder } from "../../plugins/encoder/load-text-encoder.ts"
+import { type BackendChoice } from "../../plugins/backends/index.ts"
+import { selectBackend } from "../../plugins/backends/index.ts"
+import { loadTextEncoder } from "../../plugins/encoders/load-text-encoder.ts"
 import { embedTexts, type EmbedOptions } from "../embed.ts"
 import { serveRequests } from "./worker-thread.ts"
 

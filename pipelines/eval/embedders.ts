@@ -7,8 +7,8 @@
  * all the texts would.
  */
 import { Effect } from "effect"
-import type { BackendChoice } from "../../core/backend.ts"
-import type { TextEncoder } from "../../plugins/encoder/load-text-encoder.ts"
+import type { BackendChoice } from "../../plugins/backends/index.ts"
+import type { TextEncoder } from "../../plugins/encoders/load-text-encoder.ts"
 import { embedTexts, type EmbedOptions } from "../embed.ts"
 import type { EmbedReply, EmbedRequest, EmbedWorkerSetup } from "./embed-worker.ts"
 import { runOnThreads, startWorkerThread, type WorkerThread, type WorkerThreadError } from "./worker-thread.ts"

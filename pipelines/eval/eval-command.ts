@@ -4,8 +4,8 @@
  * For each model: every text list the tasks need (a split of a dataset) is embedded once,
  * through the on-disk cache — the model is loaded only if some list is not cached, in worker
  * threads when there are cores to spare — and then each task's evaluator runs on those
- * embeddings (served by an embedding-table TextEncoder, so the evaluators are the ordinary ones
- * and could as well be handed the live model), the tasks side by side in threads. Progress and
+ * embeddings, looked up (evaluators take an embedding function, so the same ones run on a live
+ * model in training), the tasks side by side in threads. Progress and
  * per-task times go to stderr; the tables go to stdout; the results JSON is written whole.
  */
 import { readFileSync } from "node:fs"
@@ -14,9 +14,10 @@ import { availableParallelism } from "node:os"
 import { dirname } from "node:path"
 import { Console, Effect } from "effect"
 import { writeFileAtomic } from "../../core/atomic-file.ts"
-import { Backend, type BackendInfo } from "../../core/backend.ts"
-import type { Pooling } from "../../plugins/encoder/index.ts"
-import { loadTextEncoder } from "../../plugins/encoder/load-text-encoder.ts"
+import { type BackendInfo } from "../../plugins/backends/index.ts"
+import { Backend } from "../../plugins/backends/index.ts"
+import type { Pooling } from "../../plugins/encoders/index.ts"
+import { loadTextEncoder } from "../../plugins/encoders/load-text-encoder.ts"
 import type { EmbedOptions } from "../embed.ts"
 import { defaultEmbeddingCacheDir, embedThroughCache, modelFingerprint, textsKey, type EmbeddingCache } from "./embedding-cache.ts"
 import { inProcessEmbedder, startThreads, workerPoolEmbedder, type Embedder, type EmbeddingProgress } from "./embedders.ts"
@@ -88,7 +89,6 @@ const runTasksOnThreads = (
   plans: ReadonlyArray<TaskPlan>,
   vectors: ReadonlyMap<string, ReadonlyArray<Float32Array>>,
   embed: EmbedOptions,
-  modelName: string,
   threads: number,
   setup: TaskWorkerSetup
 ): Effect.Effect<Array<TaskRun>, WorkerThreadError> =>
@@ -106,7 +106,7 @@ const runTasksOnThreads = (
         rows.forEach((row, i) => flat.set(row, i * dims))
         return { key, dims, vectors: flat }
       })
-      return { request: { task: plan.task, modelName, embed, lists } satisfies TaskRequest, transfer: lists.map((list) => list.vectors.buffer) }
+      return { request: { task: plan.task, embed, lists } satisfies TaskRequest, transfer: lists.map((list) => list.vectors.buffer) }
     }
     const runs = yield* runOnThreads(
       pool.map((thread) => ({
@@ -175,9 +175,9 @@ const evaluateModel = Effect.fn("evaluateModel")(function* (
   const threads = Math.min(options.workers ?? defaultThreads(), plans.length)
   const runs =
     threads > 1
-      ? yield* runTasksOnThreads(plans, vectors, embed, name, threads, { dataDir: options.dataDir, seed: options.seed, maxExamples: options.maxExamples })
+      ? yield* runTasksOnThreads(plans, vectors, embed, threads, { dataDir: options.dataDir, seed: options.seed, maxExamples: options.maxExamples })
       : yield* Effect.forEach(plans, (plan) =>
-          Effect.sync(() => runTaskPlan(plan, vectors, embed, name)).pipe(Effect.tap((run) => taskLine(run, plan.task)))
+          Effect.sync(() => runTaskPlan(plan, vectors, embed)).pipe(Effect.tap((run) => taskLine(run, plan.task)))
         )
   const tasks = runs.reduce<TaskResults>((all, run) => ({ ...all, ...run.results }), {})
   return { name, tasks, embeddingSeconds, cacheHits } satisfies ModelResults

@@ -4,7 +4,7 @@
  * correlations and MAE are on labels in [−1, 1] (Eq. 12); every `seconds` is wall time. JSON has
  * no NaN: an undefined value (a correlation of constant predictions) is written as null.
  */
-import type { Pooling } from "../../plugins/encoder/index.ts"
+import type { Pooling } from "../../plugins/encoders/index.ts"
 import type { DatasetRecord, EvalDataset } from "./eval-data.ts"
 
 export interface VaDimensionResult {

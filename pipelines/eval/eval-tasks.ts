@@ -1,17 +1,15 @@
 /**
- * The seven tasks as plans: the text lists each needs embedded, and how to run its evaluator on a
- * TextEncoder that serves those embeddings and turn what it returns into the results file's
- * shape. A plan depends on the corpora and the seed only, so the command and a task thread
+ * The seven tasks as plans: the text lists each needs embedded, and how to run its evaluator on
+ * those embeddings (looked up, not computed again) and turn what it returns into the results
+ * file's shape. A plan depends on the corpora and the seed only, so the command and a task thread
  * (task-worker.ts) build the same one.
  */
-import type { TextEncoder } from "../../plugins/encoder/load-text-encoder.ts"
 import { crossValidatedProbeEvaluator, devProbeEvaluator, heldOutProbeEvaluator, type TextClassificationData } from "../../plugins/evaluators/classification-probes.ts"
 import { embeddingGeometryEvaluator } from "../../plugins/evaluators/embedding-geometry.ts"
-import type { EvaluationResult } from "../../plugins/evaluators/evaluator.ts"
+import type { EmbedTexts, EvaluationResult } from "../../plugins/evaluators/evaluator.ts"
 import { vaRegressionEvaluator, type VaSplit } from "../../plugins/evaluators/va-regression.ts"
 import type { EmbedOptions } from "../embed.ts"
 import { textsKey } from "./embedding-cache.ts"
-import { embeddingTableEncoder } from "./embedding-table.ts"
 import type { EvalCorpora, EvalTask } from "./eval-data.ts"
 import type { TaskResults } from "./eval-results.ts"
 
@@ -30,7 +28,7 @@ export interface TaskOutcome {
 export interface TaskPlan {
   readonly task: EvalTask
   readonly lists: ReadonlyArray<TextList>
-  readonly run: (model: TextEncoder, options: EmbedOptions) => TaskOutcome
+  readonly run: (embed: EmbedTexts) => TaskOutcome
 }
 
 const metric = (result: EvaluationResult, name: string): number => result.metrics[name] ?? Number.NaN
@@ -76,8 +74,8 @@ export const planTasks = (tasks: ReadonlyArray<EvalTask>, corpora: EvalCorpora, 
             { label: "emobank/dev", texts: dev.texts },
             { label: "emobank/test", texts: test.texts }
           ],
-          run: (model, embed) => {
-            const result = evaluator.evaluate(model, embed)
+          run: (embed) => {
+            const result = evaluator.evaluate(embed)
             const dimension = (name: "valence" | "arousal") => ({
               pearson: metric(result, `${name}.pearson`),
               spearman: metric(result, `${name}.spearman`),
@@ -99,8 +97,8 @@ export const planTasks = (tasks: ReadonlyArray<EvalTask>, corpora: EvalCorpora, 
         return {
           task,
           lists: [list],
-          run: (model, embed) => {
-            const result = evaluator.evaluate(model, embed)
+          run: (embed) => {
+            const result = evaluator.evaluate(embed)
             const accuracy = metric(result, "accuracy")
             return {
               summary: `accuracy ${pct(accuracy)} (10-fold, λ from ${metric(result, "innerFolds")} inner folds, median λ ${metric(result, "lambda.median")}; ${fitting(result)})`,
@@ -119,8 +117,8 @@ export const planTasks = (tasks: ReadonlyArray<EvalTask>, corpora: EvalCorpora, 
         return {
           task,
           lists: [train.list, dev.list, test.list],
-          run: (model, embed) => {
-            const result = evaluator.evaluate(model, embed)
+          run: (embed) => {
+            const result = evaluator.evaluate(embed)
             const accuracy = metric(result, "accuracy")
             return {
               summary: `accuracy ${pct(accuracy)} (dev ${pct(metric(result, "devAccuracy"))}, λ ${metric(result, "lambda")}; ${fitting(result)})`,
@@ -139,8 +137,8 @@ export const planTasks = (tasks: ReadonlyArray<EvalTask>, corpora: EvalCorpora, 
         return {
           task,
           lists: [train.list, test.list],
-          run: (model, embed) => {
-            const result = evaluator.evaluate(model, embed)
+          run: (embed) => {
+            const result = evaluator.evaluate(embed)
             const accuracy = metric(result, "accuracy")
             return {
               summary: `accuracy ${pct(accuracy)} (λ ${metric(result, "lambda")} on ${metric(result, "heldOut")} held-out reviews; ${fitting(result)})`,
@@ -159,8 +157,8 @@ export const planTasks = (tasks: ReadonlyArray<EvalTask>, corpora: EvalCorpora, 
         return {
           task,
           lists: [train.list, dev.list, test.list],
-          run: (model, embed) => {
-            const result = evaluator.evaluate(model, embed)
+          run: (embed) => {
+            const result = evaluator.evaluate(embed)
             const scores = { accuracy: metric(result, "accuracy"), precision: metric(result, "precision"), recall: metric(result, "recall"), f1: metric(result, "f1") }
             return {
               summary: `accuracy ${pct(scores.accuracy)}, macro P ${scores.precision.toFixed(3)} R ${scores.recall.toFixed(3)} F1 ${scores.f1.toFixed(3)} (λ ${metric(result, "lambda")}; ${fitting(result)})`,
@@ -184,8 +182,8 @@ export const planTasks = (tasks: ReadonlyArray<EvalTask>, corpora: EvalCorpora, 
         return {
           task,
           lists: [test.list],
-          run: (model, embed) => {
-            const result = evaluator.evaluate(model, embed)
+          run: (embed) => {
+            const result = evaluator.evaluate(embed)
             const values = {
               alignment: metric(result, "alignment"),
               uniformity: metric(result, "uniformity"),
@@ -212,28 +210,45 @@ export interface TaskRun {
   readonly seconds: number
 }
 
+/**
+ * An embedding function that looks texts up among vectors computed earlier (several lists may share
+ * texts: a deterministic encoder gives a text the same vector wherever it appears). A text that
+ * was not embedded is an error, never a wrong vector.
+ */
+export const lookupEmbeddings = (
+  entries: ReadonlyArray<{ readonly texts: ReadonlyArray<string>; readonly vectors: ReadonlyArray<Float32Array> }>
+): EmbedTexts => {
+  const known = new Map<string, Float32Array>()
+  for (const { texts, vectors } of entries) {
+    texts.forEach((text, i) => {
+      const vector = vectors[i]
+      if (vector === undefined) throw new Error(`embedding lookup: ${texts.length} texts but ${vectors.length} vectors`)
+      known.set(text, vector)
+    })
+  }
+  return (texts) =>
+    texts.map((text) => {
+      const vector = known.get(text)
+      if (vector === undefined) throw new Error(`no embedding computed for the text ${JSON.stringify(text.slice(0, 60))}`)
+      return vector
+    })
+}
+
 /** Runs a plan on embeddings computed earlier, looked up by textsKey of each of its lists. */
 export const runTaskPlan = (
   plan: TaskPlan,
   vectors: ReadonlyMap<string, ReadonlyArray<Float32Array>>,
-  embed: EmbedOptions,
-  modelName: string
+  embed: EmbedOptions
 ): TaskRun => {
-  const table = embeddingTableEncoder(
-    modelName,
+  const lookup = lookupEmbeddings(
     plan.lists.map((list) => {
       const found = vectors.get(textsKey(list.texts, embed))
       if (found === undefined) throw new Error(`eval: ${list.label} was not embedded`)
       return { texts: list.texts, vectors: found }
-    }),
-    { pooling: embed.pooling, maxLength: embed.maxLength }
+    })
   )
-  try {
-    const started = performance.now()
-    const outcome = plan.run(table, embed)
-    const seconds = (performance.now() - started) / 1000
-    return { summary: outcome.summary, results: outcome.record(seconds), seconds }
-  } finally {
-    table.dispose()
-  }
+  const started = performance.now()
+  const outcome = plan.run(lookup)
+  const seconds = (performance.now() - started) / 1000
+  return { summary: outcome.summary, results: outcome.record(seconds), seconds }
 }

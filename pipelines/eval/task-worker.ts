@@ -6,7 +6,7 @@
  */
 import { workerData } from "node:worker_threads"
 import { Effect } from "effect"
-import { selectBackend } from "../../core/backend.ts"
+import { selectBackend } from "../../plugins/backends/index.ts"
 import type { EmbedOptions } from "../embed.ts"
 import { readEvalCorpora, TASK_DATASET, type EvalCorpora, type EvalDataset, type EvalTask } from "./eval-data.ts"
 import { planTasks, runTaskPlan, type TaskRun, type TaskSettings } from "./eval-tasks.ts"
@@ -18,7 +18,6 @@ export interface TaskWorkerSetup extends TaskSettings {
 
 export interface TaskRequest {
   readonly task: EvalTask
-  readonly modelName: string
   readonly embed: EmbedOptions
   /** Each list's vectors, row-major, under its textsKey. */
   readonly lists: ReadonlyArray<{ readonly key: string; readonly dims: number; readonly vectors: Float32Array }>
@@ -42,6 +41,6 @@ await serveRequests<TaskRequest, TaskRun>(async () => {
     const vectors = new Map(
       request.lists.map(({ key, dims, vectors: flat }) => [key, Array.from({ length: flat.length / dims }, (_, i) => flat.subarray(i * dims, (i + 1) * dims))] as const)
     )
-    return { reply: runTaskPlan(plan, vectors, request.embed, request.modelName) }
+    return { reply: runTaskPlan(plan, vectors, request.embed) }
   }
 })

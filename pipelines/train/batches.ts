@@ -6,8 +6,8 @@
  * instead of the batch's, which is most of the padding of a batch of short and long sentences.
  */
 import * as tf from "@tensorflow/tfjs"
-import type { TextTokenizer } from "../../plugins/encoder/load-text-encoder.ts"
-import { padRows } from "../../plugins/tokenizer/pad-rows.ts"
+import type { TextTokenizer } from "../../plugins/encoders/load-text-encoder.ts"
+import { padRows } from "../../plugins/encoders/tokenizer/pad-rows.ts"
 import type { CarlBatch } from "../carl-graph.ts"
 import type { TrainingExample } from "./training-data.ts"
 

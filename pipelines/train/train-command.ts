@@ -5,20 +5,28 @@
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Console, Effect } from "effect"
-import type { CarlConfig } from "../../core/config.ts"
+import type { CarlConfig } from "../../plugins/carl/config.ts"
 import type { EvaluationResult } from "../../plugins/evaluators/evaluator.ts"
 import type { CarlVariant } from "../carl-graph.ts"
 import { loadTrainingData, type DataSpec } from "./load-training-data.ts"
+import { selectionEvaluators, type SelectionTask } from "./evaluation.ts"
 import { train, type TrainOptions } from "./train.ts"
 
 export const DEMO_CORPUS = fileURLToPath(new URL("../../data/demo/demo-va.csv", import.meta.url))
 
 /** The trainer's options, with data files to read instead of data in memory. */
-export interface TrainCommandOptions extends Omit<TrainOptions, "data" | "variant" | "evalTrainLimit"> {
+export interface TrainCommandOptions extends Omit<TrainOptions, "data" | "variant" | "evalTrainLimit" | "selection"> {
   readonly data: ReadonlyArray<DataSpec>
   readonly variant: CarlVariant
   readonly skipBadRows: boolean
+  /** --select-on (default va) and, for its transfer tasks, --data-dir. */
+  readonly selectOn?: ReadonlyArray<SelectionTask>
+  readonly dataDir?: string | undefined
 }
+
+// The ridge probe of the evaluations is fitted on at most 2,000 train sentences: enough for a
+// stable correlation, and it keeps an evaluation of EmoBank to a few minutes on 2 cores.
+const EVAL_TRAIN_LIMIT = 2000
 
 const row = (label: string, before: EvaluationResult | undefined, after: EvaluationResult | undefined, metric: string) => {
   const value = (result: EvaluationResult | undefined) => result?.metrics[metric]?.toFixed(4) ?? "  -   "
@@ -35,9 +43,8 @@ export const trainCommand = Effect.fn("trainCommand")(function* (config: CarlCon
     )
   }
   yield* Console.log(`splits: train ${data.train.length}, dev ${data.dev.length}, test ${data.test.length}; variant ${options.variant}; out ${options.out}`)
-  // The ridge probe of the evaluations is fitted on at most 2,000 train sentences: enough for a
-  // stable correlation, and it keeps an evaluation of EmoBank to a few minutes on 2 cores.
-  const summary = yield* train(config, { ...options, data, evalTrainLimit: 2000 })
+  const selection = yield* selectionEvaluators(options.selectOn ?? ["va"], data, { trainLimit: EVAL_TRAIN_LIMIT, dataDir: options.dataDir, seed: config.seed })
+  const summary = yield* train(config, { ...options, data, evalTrainLimit: EVAL_TRAIN_LIMIT, selection })
   if (summary.before !== undefined || summary.after !== undefined) {
     yield* Console.log(
       [

@@ -1,4 +1,5 @@
 /** What the trainer reads: labelled sentences split into train, dev and test, and where they came from. */
+import { Effect, Schema } from "effect"
 
 export interface TrainingExample {
   readonly text: string
@@ -27,3 +28,28 @@ export const toVaSplit = (examples: ReadonlyArray<TrainingExample>) => ({
   valence: examples.map((example) => example.valence),
   arousal: examples.map((example) => example.arousal)
 })
+
+/** A training example whose label is not a finite number (data given in code, not read by carl's loaders). */
+export class InvalidExample extends Schema.TaggedError<InvalidExample>()("InvalidExample", {
+  split: Schema.String,
+  index: Schema.Number,
+  problem: Schema.String
+}) {
+  override get message(): string {
+    return `training data: ${this.split}[${this.index}]: ${this.problem}`
+  }
+}
+
+/** Labels must be finite numbers: the loaders guarantee it for files; data built in code is checked here. */
+export const checkLabels = (data: TrainingData) =>
+  Effect.gen(function* () {
+    for (const [split, examples] of [["train", data.train], ["dev", data.dev], ["test", data.test]] as const) {
+      for (const [index, example] of examples.entries()) {
+        for (const label of ["valence", "arousal"] as const) {
+          if (!Number.isFinite(example[label])) {
+            return yield* new InvalidExample({ split, index, problem: `${label} is ${String(example[label])}, not a finite number` })
+          }
+        }
+      }
+    }
+  })

@@ -7,10 +7,9 @@
  * Accuracy, precision, recall and F1 are fractions in [0, 1].
  */
 import { SeededRandom } from "../../core/random.ts"
-import type { LogisticOptions } from "../../core/logistic-regression.ts"
-import { embedTexts } from "../../pipelines/embed.ts"
+import type { LogisticOptions } from "./math/logistic-regression.ts"
 import { confusionMatrix, macroScores } from "./classification-metrics.ts"
-import type { Evaluator } from "./evaluator.ts"
+import type { EmbedTexts, Evaluator } from "./evaluator.ts"
 import { probeCrossValidated, probeWithDev, probeWithHeldOut, type LabelledVectors } from "./linear-probe.ts"
 
 export interface TextClassificationData {
@@ -27,11 +26,8 @@ interface ProbeConfig {
   readonly logistic?: LogisticOptions
 }
 
-type EmbedOptions = Parameters<Evaluator["evaluate"]>[1]
-type Model = Parameters<Evaluator["evaluate"]>[0]
-
-const embedded = (model: Model, data: TextClassificationData, options: EmbedOptions): LabelledVectors => ({
-  vectors: embedTexts(model, data.texts, options).vectors,
+const embedded = (embed: EmbedTexts, data: TextClassificationData): LabelledVectors => ({
+  vectors: embed(data.texts),
   labels: data.labels
 })
 
@@ -48,8 +44,8 @@ export const crossValidatedProbeEvaluator = (
   name: config.name,
   primaryMetric: "accuracy",
   greaterIsBetter: true,
-  evaluate: (model, options) => {
-    const result = probeCrossValidated(embedded(model, config.data, options), {
+  evaluate: (embed) => {
+    const result = probeCrossValidated(embedded(embed, config.data), {
       ...probeSettings(config),
       folds: config.folds ?? 10,
       innerFolds: config.innerFolds ?? 5,
@@ -81,9 +77,9 @@ export const devProbeEvaluator = (
   name: config.name,
   primaryMetric: "accuracy",
   greaterIsBetter: true,
-  evaluate: (model, options) => {
+  evaluate: (embed) => {
     const result = probeWithDev(
-      { train: embedded(model, config.train, options), dev: embedded(model, config.dev, options), test: embedded(model, config.test, options) },
+      { train: embedded(embed, config.train), dev: embedded(embed, config.dev), test: embedded(embed, config.test) },
       probeSettings(config)
     )
     const scores = macroScores(confusionMatrix(config.test.labels, result.predictions, config.classes))
@@ -119,9 +115,9 @@ export const heldOutProbeEvaluator = (
   name: config.name,
   primaryMetric: "accuracy",
   greaterIsBetter: true,
-  evaluate: (model, options) => {
+  evaluate: (embed) => {
     const result = probeWithHeldOut(
-      { train: embedded(model, config.train, options), test: embedded(model, config.test, options) },
+      { train: embedded(embed, config.train), test: embedded(embed, config.test) },
       { ...probeSettings(config), fraction: config.heldOutFraction ?? 0.1, random: new SeededRandom(config.seed).fork(`${config.name}:held-out`) }
     )
     return {

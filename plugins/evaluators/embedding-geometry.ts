@@ -10,9 +10,8 @@
  * PCA: the raw (unnormalised) embeddings projected on their first two principal components,
  * with the class centroids' distances in that plane.
  */
-import { fitPca, projectPca } from "../../core/pca.ts"
+import { fitPca, projectPca } from "./math/pca.ts"
 import { SeededRandom } from "../../core/random.ts"
-import { embedTexts } from "../../pipelines/embed.ts"
 import type { EvaluationResult, Evaluator } from "./evaluator.ts"
 import type { TextClassificationData } from "./classification-probes.ts"
 
@@ -147,9 +146,7 @@ export interface GeometryResult extends EvaluationResult {
   readonly pca: PcaReport
 }
 
-export interface GeometryEvaluator extends Evaluator {
-  evaluate(...args: Parameters<Evaluator["evaluate"]>): GeometryResult
-}
+export type GeometryEvaluator = Evaluator<GeometryResult>
 
 export interface GeometrySettings {
   /** Class names; labels index into them. */
@@ -170,8 +167,8 @@ export const embeddingGeometryEvaluator = (settings: GeometrySettings): Geometry
   // Neither number alone rates a space (a collapsed one aligns perfectly); alignment is Table IV's first.
   primaryMetric: "alignment",
   greaterIsBetter: false,
-  evaluate: (model, options) => {
-    const { vectors } = embedTexts(model, settings.data.texts, options)
+  evaluate: (embed) => {
+    const vectors = embed(settings.data.texts)
     const labels = settings.data.labels
     const random = new SeededRandom(settings.seed).fork("embedding-geometry")
     const normalised = vectors.map(l2Normalise)

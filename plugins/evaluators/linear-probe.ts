@@ -8,7 +8,7 @@
  *   - or, for large corpora, a seeded held-out part of train, then a refit on all of train.
  * Folds are stratified and drawn from a SeededRandom, so a seed fixes every split.
  */
-import { fitLogisticPath, predictLogistic, type LogisticModel, type LogisticOptions } from "../../core/logistic-regression.ts"
+import { fitLogisticPath, predictLogistic, type LogisticModel, type LogisticOptions } from "./math/logistic-regression.ts"
 import type { SeededRandom } from "../../core/random.ts"
 import { accuracy } from "./classification-metrics.ts"
 

@@ -4,9 +4,8 @@
  * split by Pearson r, Spearman ρ and MAE on labels in [−1, 1].
  */
 import { problemText } from "../../core/errors.ts"
-import { fitRidgePath, predictRidge } from "../../core/ridge-regression.ts"
-import { meanAbsoluteError, pearson, spearman } from "../../core/statistics.ts"
-import { embedTexts } from "../../pipelines/embed.ts"
+import { fitRidgePath, predictRidge } from "./math/ridge-regression.ts"
+import { meanAbsoluteError, pearson, spearman } from "./math/statistics.ts"
 import type { Evaluator } from "./evaluator.ts"
 
 export interface VaSplit {
@@ -40,11 +39,10 @@ export const vaRegressionEvaluator = (splits: {
   name: `va-regression(${splits.evaluationName})`,
   primaryMetric: "va.pearson",
   greaterIsBetter: true,
-  evaluate: (model, options) => {
-    const embed = (split: VaSplit) => embedTexts(model, split.texts, options).vectors
-    const trainX = embed(splits.train)
-    const devX = embed(splits.dev)
-    const evaluationX = splits.evaluation === splits.dev ? devX : embed(splits.evaluation)
+  evaluate: (embed) => {
+    const trainX = embed(splits.train.texts)
+    const devX = embed(splits.dev.texts)
+    const evaluationX = splits.evaluation === splits.dev ? devX : embed(splits.evaluation.texts)
     checkFinite(trainX, "train")
     checkFinite(devX, "dev")
     checkFinite(evaluationX, splits.evaluationName)

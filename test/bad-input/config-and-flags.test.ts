@@ -7,7 +7,7 @@
 import assert from "node:assert/strict"
 import { join } from "node:path"
 import { before, describe, test } from "node:test"
-import { loadConfig } from "../../core/config-file.ts"
+import { loadConfig } from "../../plugins/carl/config-file.ts"
 import { ABSENT, binaryGarbage, expectCleanCliFailure, expectTaggedFailure, FOLDER, startEarly, SYMLINK_LOOP, TEN_MB_LINE, writeBadFile, type BadFile } from "../support/run-cli.ts"
 import { temporaryFolder } from "../support/temp-folder.ts"
 

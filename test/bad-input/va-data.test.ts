@@ -6,7 +6,7 @@
 import assert from "node:assert/strict"
 import { join } from "node:path"
 import { before, describe, test } from "node:test"
-import { defaultConfig } from "../../core/config.ts"
+import { defaultConfig } from "../../plugins/carl/config.ts"
 import type { DataSpec } from "../../pipelines/train/load-training-data.ts"
 import { trainCommand } from "../../pipelines/train/train-command.ts"
 import { asCommand } from "../support/as-command.ts"

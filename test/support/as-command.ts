@@ -4,7 +4,7 @@
  * configuration alone do not load tfjs.
  */
 import { Effect, Layer, type Scope } from "effect"
-import { Backend } from "../../core/backend.ts"
+import { Backend } from "../../plugins/backends/index.ts"
 import type { BackendUnavailable } from "../../core/errors.ts"
 import { Rng } from "../../core/rng.ts"
 

@@ -9,7 +9,10 @@ import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { SeededRandom } from "../../core/random.ts"
-import { BertEncoder, saveBertDirectory, TINY_BERT_CONFIG, type BertConfig } from "../../plugins/encoder/index.ts"
+import { saveBertDirectory } from "../../plugins/encoders/index.ts"
+import { type BertConfig } from "../../plugins/encoders/index.ts"
+import { TINY_BERT_CONFIG } from "../../plugins/encoders/index.ts"
+import { BertEncoder } from "../../plugins/encoders/index.ts"
 
 const SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 // Single letters ("i", "a") come with LETTERS: a token listed twice would have two ids.

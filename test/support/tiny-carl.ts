@@ -1,8 +1,9 @@
 /** A tiny CARL model and batch for tests: seconds on one core. */
 import type * as tf from "@tensorflow/tfjs"
-import { defaultConfig, type CarlConfig } from "../../core/config.ts"
+import { defaultConfig, type CarlConfig } from "../../plugins/carl/config.ts"
 import { SeededRandom } from "../../core/random.ts"
-import { BertEncoder, TINY_BERT_CONFIG } from "../../plugins/encoder/index.ts"
+import { TINY_BERT_CONFIG } from "../../plugins/encoders/index.ts"
+import { BertEncoder } from "../../plugins/encoders/index.ts"
 import { createCarlModel, type CarlBatch, type CarlModel } from "../../pipelines/carl-graph.ts"
 import { syntheticBatch } from "../../pipelines/synthetic-batch.ts"
 

@@ -1,0 +1,41 @@
+/**
+ * What every command of the carl command line shares: the global options, the runtime its
+ * program runs in (the backend, the seeded RNG), and how a program's end becomes an exit: a
+ * failure or a defect is one `carl: …` line on stderr and exit 1 (130/143 for a run stopped by
+ * SIGINT/SIGTERM).
+ */
+import { Cause, Effect, Exit, Layer } from "effect"
+import { oneLine } from "../../core/errors.ts"
+import { Rng } from "../../core/rng.ts"
+import { Backend, type BackendChoice } from "../../plugins/backends/index.ts"
+
+/** The options every command takes (main.ts declares them). */
+export interface GlobalOptions {
+  readonly backend: BackendChoice
+  readonly config: string | undefined
+  readonly seed: number | undefined
+}
+
+/** One line however the message was written: its lines joined, control characters escaped. */
+export const asOneLine = (message: string): string => oneLine(message.trim().replace(/\s*\n\s*/g, " "))
+
+export const messageOf = (error: unknown): string => asOneLine(error instanceof Error ? error.message : String(error))
+
+export const runtime = (backend: BackendChoice, seed: number) => Layer.mergeAll(Backend.layer(backend), Rng.layer(seed))
+
+/** Runs a command's program; failures and defects end in one line on stderr and exit code 1. */
+export const runCommand = async <A, E>(program: Effect.Effect<A, E>): Promise<void> => {
+  const exit = await Effect.runPromiseExit(program)
+  if (Exit.isFailure(exit)) {
+    if (Cause.hasInterruptsOnly(exit.cause)) {
+      process.stderr.write("carl: interrupted\n")
+      process.exitCode = 130
+      return
+    }
+    const error = Cause.squash(exit.cause)
+    process.stderr.write(`carl: ${messageOf(error)}\n`)
+    // A run stopped by a signal exits as shells expect of that signal: 128 + its number.
+    const signal = (error as { readonly _tag?: string; readonly signal?: string })._tag === "Interrupted" ? (error as { signal: string }).signal : undefined
+    process.exitCode = signal === "SIGINT" ? 130 : signal === "SIGTERM" ? 143 : 1
+  }
+}

@@ -1,0 +1,56 @@
+/** `carl embed`: text to vectors. */
+import type { Argv } from "yargs"
+import { Effect } from "effect"
+import { loadConfig } from "../../plugins/carl/config-file.ts"
+import { type Pooling } from "../../plugins/encoders/index.ts"
+import { POOLINGS } from "../../plugins/encoders/index.ts"
+import { embedCommand } from "../../pipelines/embed-command.ts"
+import { runCommand, runtime, type GlobalOptions } from "./command.ts"
+
+export const embedCli = (cli: Argv<GlobalOptions>) =>
+  cli
+    .command(
+      "embed",
+      "embed text, one line per sentence, as one JSON array per line",
+      (command) =>
+        command
+          .option("model", {
+            type: "string",
+            default: "use-lite",
+            describe: "use-lite, a folder in Hugging Face layout, or a hub id (bert-base-uncased, org/name)"
+          })
+          .option("input", { type: "string", demandOption: true, describe: "text file, one sentence per line, or - for stdin" })
+          .option("output", { type: "string", default: "-", describe: "JSONL file (written atomically), or - for stdout" })
+          .option("pooling", { choices: POOLINGS, describe: "cls: pooler dense, no tanh (CARL); pooler: with tanh; mean (default: config model.pooling, cls)" })
+          .option("batch-size", { type: "number", default: 32, describe: "sentences per forward pass" })
+          .option("max-length", { type: "number", describe: "tokens per sentence, special tokens included (default: config model.maxLength, 128)" })
+          .option("offline", { type: "boolean", default: process.env["HF_HUB_OFFLINE"] === "1", describe: "use only the local model cache" })
+          .example("$0 embed --input sentences.txt --output vectors.jsonl", "USE-lite embeddings of each line")
+          .example("echo 'I love this movie!' | $0 embed --model ./my-bert --input -", "a local BERT folder")
+          .check((argv) => {
+            const batchSize = argv["batch-size"]
+            if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch-size must be a whole number ≥ 1, got ${batchSize}`)
+            const maxLength = argv["max-length"]
+            if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength < 2)) {
+              throw new Error(`--max-length must be a whole number ≥ 2, got ${maxLength}`)
+            }
+            return true
+          }),
+      async (argv) => {
+        const program = Effect.gen(function* () {
+          const config = yield* loadConfig(argv.config, argv.seed === undefined ? {} : { seed: argv.seed })
+          return yield* Effect.scoped(
+            embedCommand({
+              model: argv.model,
+              input: argv.input,
+              output: argv.output,
+              pooling: (argv.pooling ?? config.model.pooling) as Pooling,
+              batchSize: argv["batch-size"],
+              maxLength: argv["max-length"] ?? config.model.maxLength,
+              offline: argv.offline
+            }).pipe(Effect.provide(runtime(argv.backend, config.seed)))
+          )
+        })
+        await runCommand(program)
+      }
+    )

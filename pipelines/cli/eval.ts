@@ -1,0 +1,69 @@
+/** `carl eval`: the paper's evaluations on any encoders. */
+import type { Argv } from "yargs"
+import { Console, Effect } from "effect"
+import { loadConfig } from "../../plugins/carl/config-file.ts"
+import { type Pooling } from "../../plugins/encoders/index.ts"
+import { POOLINGS } from "../../plugins/encoders/index.ts"
+import { EVAL_TASKS, evalCommand, type EvalTask } from "../../pipelines/eval/eval-command.ts"
+import { writeReport } from "../../pipelines/report/index.ts"
+import { runCommand, runtime, type GlobalOptions } from "./command.ts"
+
+export const evalCli = (cli: Argv<GlobalOptions>) =>
+  cli
+    .command(
+      "eval",
+      "evaluate encoders on the paper's tasks: VA regression, polarity probes, Ekman emotions, alignment/uniformity",
+      (command) =>
+        command
+          .option("model", { type: "string", array: true, default: ["use-lite"], describe: "use-lite, a model folder (e.g. runs/x/final) or a hub id; repeat to compare" })
+          .option("tasks", { type: "string", default: "all", describe: `comma-separated: ${EVAL_TASKS.join(",")} or all` })
+          .option("data-dir", { type: "string", demandOption: true, describe: "datasets laid out as carl data fetch leaves them (or ../shared/data)" })
+          .option("out", { type: "string", default: "results.json", describe: "results JSON (written atomically)" })
+          .option("report", { type: "string", describe: "also write a self-contained HTML report here" })
+          .option("max-examples", { type: "number", describe: "cap every split of every dataset (MR and CR as a whole) at a seeded sample of this many; recorded in the results (default: all)" })
+          .option("pooling", { choices: POOLINGS, describe: "default: config model.pooling (cls)" })
+          .option("batch-size", { type: "number", default: 64, describe: "sentences per forward pass" })
+          .option("max-length", { type: "number", describe: "tokens per sentence (default: config model.maxLength, 128)" })
+          .option("cache-dir", { type: "string", describe: "embedding cache (default $CARL_CACHE_DIR or ~/.cache/carl/embeddings)" })
+          .option("workers", { type: "number", describe: "threads that embed (on a cache miss) and run the tasks (default: one per core, at most 4)" })
+          .option("offline", { type: "boolean", default: process.env["HF_HUB_OFFLINE"] === "1", describe: "use only the local model cache" })
+          .example("$0 eval --model use-lite --tasks all --data-dir ../shared/data --max-examples 2000 --report r.html", "the base encoder on every task")
+          .example("$0 eval --model use-lite --model runs/emobank/final --tasks va,ekman,align --data-dir ../shared/data", "before and after training")
+          .check((argv) => {
+            const tasks = argv.tasks === "all" ? [...EVAL_TASKS] : argv.tasks.split(",").map((task) => task.trim())
+            const unknown = tasks.filter((task) => !(EVAL_TASKS as ReadonlyArray<string>).includes(task))
+            if (unknown.length > 0) throw new Error(`--tasks: unknown ${unknown.join(", ")}; known: ${EVAL_TASKS.join(", ")}, all`)
+            for (const key of ["max-examples", "batch-size", "max-length", "workers"] as const) {
+              const value = argv[key]
+              if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new Error(`--${key} must be a whole number ≥ 1, got ${value}`)
+            }
+            return true
+          }),
+      async (argv) => {
+        const tasks = (argv.tasks === "all" ? [...EVAL_TASKS] : argv.tasks.split(",").map((task) => task.trim())) as Array<EvalTask>
+        const program = Effect.gen(function* () {
+          const config = yield* loadConfig(argv.config, argv.seed === undefined ? {} : { seed: argv.seed })
+          yield* Effect.scoped(
+            evalCommand({
+              models: argv.model,
+              tasks,
+              dataDir: argv["data-dir"],
+              out: argv.out,
+              seed: config.seed,
+              maxExamples: argv["max-examples"],
+              pooling: (argv.pooling ?? config.model.pooling) as Pooling,
+              batchSize: argv["batch-size"],
+              maxLength: argv["max-length"] ?? config.model.maxLength,
+              cacheDir: argv["cache-dir"],
+              offline: argv.offline,
+              workers: argv.workers
+            }).pipe(Effect.provide(runtime(argv.backend, config.seed)))
+          )
+          if (argv.report !== undefined) {
+            yield* writeReport(argv.out, argv.report)
+            yield* Console.log(`report: ${argv.report}`)
+          }
+        })
+        await runCommand(program)
+      }
+    )

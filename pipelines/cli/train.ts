@@ -1,0 +1,133 @@
+/** `carl train`: training runs (the demo without arguments). */
+import type { Argv } from "yargs"
+import { Effect } from "effect"
+import { CONFIG_PRESET_NAMES, CONFIG_PRESETS, type ConfigPreset } from "../../plugins/carl/config.ts"
+import { loadConfig } from "../../plugins/carl/config-file.ts"
+import { type CarlVariant } from "../../pipelines/carl-graph.ts"
+import { SELECTION_TASKS, type SelectionTask } from "../../pipelines/train/evaluation.ts"
+import { DEMO_CORPUS, trainCommand } from "../../pipelines/train/train-command.ts"
+import { progressMode } from "../../pipelines/train/progress.ts"
+import type { DataSpec } from "../../pipelines/train/load-training-data.ts"
+import { runCommand, runtime, type GlobalOptions } from "./command.ts"
+
+/** The demo's own settings: a 240-sentence corpus needs more epochs and a larger rate than EmoBank. */
+const DEMO_TRAINING = { batchSize: 16, epochs: 3 }
+const DEMO_OPTIMIZER = { learningRate: 2e-4 }
+
+export const trainCli = (cli: Argv<GlobalOptions>) =>
+  cli
+    .command(
+      "train",
+      "train an encoder with CARL (no arguments: USE-lite on the bundled demo corpus, ~2 minutes)",
+      (command) =>
+        command
+          .option("model", { type: "string", default: "use-lite", describe: "use-lite, a Hugging Face folder, or a hub id" })
+          .option("data", {
+            type: "string",
+            array: true,
+            describe: "VA corpora (EmoBank and Facebook-posts CSVs are recognised; others need the column flags); default: the demo corpus"
+          })
+          .option("format", { choices: ["emobank", "facebook-va", "csv", "tsv", "jsonl"] as const, describe: "format of every --data file" })
+          .option("text-column", { type: "string", describe: "column (or JSONL key) with the text" })
+          .option("valence-column", { type: "string", describe: "column with valence" })
+          .option("arousal-column", { type: "string", describe: "column with arousal" })
+          .option("split-column", { type: "string", describe: "column with train/dev/test, if any" })
+          .option("scale", { type: "string", describe: "nominal label scale min,max for Eq. 12 (EmoBank 1,5; Facebook posts 1,9)" })
+          .option("skip-bad-rows", { type: "boolean", default: false, describe: "skip malformed rows, counting them per reason, instead of failing" })
+          .option("out", { type: "string", describe: "run folder: metrics.jsonl, checkpoints/, best/, final/ (default runs/demo or runs/<time>)" })
+          .option("steps", { type: "number", describe: "optimiser steps (default: training.epochs epochs)" })
+          .option("epochs", { type: "number", describe: "epochs (config training.epochs, 2)" })
+          .option("batch-size", { type: "number", describe: "config training.batchSize (128)" })
+          .option("lr", { type: "number", describe: "peak learning rate, config optimizer.learningRate (2e-5)" })
+          .option("max-length", { type: "number", describe: "tokens per sentence, config model.maxLength (128)" })
+          .option("preset", { choices: CONFIG_PRESET_NAMES, default: "recipe" as ConfigPreset, describe: "recipe: the settings that measured best on EmoBank dev (docs/RESULTS.md); paper: the paper's exactly. --config and flags override it" })
+          .option("micro-batch", { type: "string", describe: "rows per micro-batch of a step, or auto (config training.microBatch, auto: 8 rows while memory allows)" })
+          .option("memory", { choices: ["auto", "keep", "recompute"] as const, describe: "keep micro-batches on one tape, or recompute them one at a time (GradCache); config training.memory (auto)" })
+          .option("ptd", { type: "boolean", default: true, describe: "--no-ptd: the paper's 'w/o TP' ablation (MCCL alone)" })
+          .option("mccl", { type: "boolean", default: true, describe: "--no-mccl: the paper's 'w/o MCCL' ablation (PTD alone)" })
+          .option("plain", { type: "boolean", default: false, describe: "plain supervised baseline: VA regression head, no CARL" })
+          .option("checkpoint-every", { type: "number", default: 0, describe: "write a checkpoint every N steps (0: only at the end and on SIGINT/SIGTERM)" })
+          .option("eval-every", { type: "number", default: 0, describe: "evaluate on dev every N steps and keep the best model in <out>/best" })
+          .option("select-on", { type: "string", default: "va", describe: `what chooses the best model, comma-separated: ${SELECTION_TASKS.join(", ")} (va: the data's dev split; sst5, ekman: their dev splits under --data-dir; several: their mean)` })
+          .option("data-dir", { type: "string", describe: "datasets as carl data fetch leaves them, for --select-on sst5/ekman" })
+          .option("resume", { type: "boolean", default: false, describe: "continue the run in --out from its newest checkpoint" })
+          .option("progress", { type: "boolean", describe: "progress bar on a terminal, plain lines otherwise; --no-progress for none" })
+          .option("clip-grad-norm", { type: "number", describe: "clip the global gradient norm to this value" })
+          .option("offline", { type: "boolean", default: process.env["HF_HUB_OFFLINE"] === "1", describe: "use only the local model cache" })
+          .example("$0 train", "the demo: USE-lite on the bundled corpus, correlations before and after")
+          .example("$0 train --data ../shared/data/emobank/emobank.csv --steps 50 --batch-size 16 --out runs/emobank", "EmoBank, 50 steps")
+          .example("$0 train --data posts.jsonl --text-column text --valence-column v --arousal-column a --scale 1,9", "any JSONL/CSV/TSV")
+          .example("$0 train --out runs/emobank --resume ...", "continue an interrupted run with the same options")
+          .check((argv) => {
+            for (const key of ["steps", "epochs", "batch-size", "max-length", "checkpoint-every", "eval-every"] as const) {
+              const value = argv[key]
+              const minimum = key === "checkpoint-every" || key === "eval-every" ? 0 : 1
+              if (value !== undefined && (!Number.isInteger(value) || value < minimum)) throw new Error(`--${key} must be a whole number ≥ ${minimum}, got ${value}`)
+            }
+            for (const key of ["lr", "clip-grad-norm"] as const) {
+              const value = argv[key]
+              if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new Error(`--${key} must be a number > 0, got ${value}`)
+            }
+            if (argv.scale !== undefined && !/^\s*-?[\d.]+\s*,\s*-?[\d.]+\s*$/.test(argv.scale)) throw new Error(`--scale must be min,max (e.g. 1,5), got ${argv.scale}`)
+            const micro = argv["micro-batch"]
+            if (micro !== undefined && micro !== "auto" && !(Number.isInteger(Number(micro)) && Number(micro) >= 1)) {
+              throw new Error(`--micro-batch must be a whole number ≥ 1 or auto, got ${micro}`)
+            }
+            const selectOn = argv["select-on"].split(",").map((task) => task.trim())
+            const unknownTask = selectOn.find((task) => !(SELECTION_TASKS as ReadonlyArray<string>).includes(task))
+            if (unknownTask !== undefined) throw new Error(`--select-on: ${unknownTask} has no dev split to select on; choose from ${SELECTION_TASKS.join(", ")}`)
+            if (argv.plain && (!argv.ptd || !argv.mccl)) throw new Error("--plain cannot be combined with --no-ptd or --no-mccl")
+            if (!argv.ptd && !argv.mccl) throw new Error("--no-ptd with --no-mccl leaves nothing to train; use --plain for the supervised baseline")
+            return true
+          }),
+      async (argv) => {
+        const demo = argv.data === undefined
+        const variant: CarlVariant = argv.plain ? "plain" : !argv.ptd ? "no-ptd" : !argv.mccl ? "no-mccl" : "carl"
+        const [low, high] = (argv.scale ?? "").split(",").map(Number)
+        const columns = {
+          ...(argv.format === undefined ? {} : { format: argv.format }),
+          ...(argv["text-column"] === undefined ? {} : { textColumn: argv["text-column"] }),
+          ...(argv["valence-column"] === undefined ? {} : { valenceColumn: argv["valence-column"] }),
+          ...(argv["arousal-column"] === undefined ? {} : { arousalColumn: argv["arousal-column"] }),
+          ...(argv["split-column"] === undefined ? {} : { splitColumn: argv["split-column"] }),
+          ...(argv.scale === undefined ? {} : { scale: { min: low ?? 0, max: high ?? 0 } })
+        }
+        const data: ReadonlyArray<DataSpec> = demo
+          ? [{ file: DEMO_CORPUS, format: "csv", textColumn: "text", valenceColumn: "valence", arousalColumn: "arousal", splitColumn: "split", scale: { min: 1, max: 5 } }]
+          : (argv.data ?? []).map((file) => ({ file, ...columns }))
+        const overrides = {
+          ...(argv.seed === undefined ? {} : { seed: argv.seed }),
+          training: {
+            ...(demo ? DEMO_TRAINING : {}),
+            ...(argv.epochs === undefined ? {} : { epochs: argv.epochs }),
+            ...(argv["batch-size"] === undefined ? {} : { batchSize: argv["batch-size"] }),
+            ...(argv["micro-batch"] === undefined ? {} : { microBatch: argv["micro-batch"] === "auto" ? ("auto" as const) : Number(argv["micro-batch"]) }),
+            ...(argv.memory === undefined ? {} : { memory: argv.memory })
+          },
+          optimizer: { ...(demo ? DEMO_OPTIMIZER : {}), ...(argv.lr === undefined ? {} : { learningRate: argv.lr }) },
+          model: argv["max-length"] === undefined ? {} : { maxLength: argv["max-length"] }
+        }
+        const program = Effect.gen(function* () {
+          const config = yield* loadConfig(argv.config, overrides, CONFIG_PRESETS[argv.preset])
+          return yield* Effect.scoped(
+            trainCommand(config, {
+              model: argv.model,
+              data,
+              out: argv.out ?? (demo ? "runs/demo" : `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`),
+              variant,
+              steps: argv.steps,
+              checkpointEvery: argv["checkpoint-every"],
+              evalEvery: argv["eval-every"],
+              selectOn: argv["select-on"].split(",").map((task) => task.trim()) as Array<SelectionTask>,
+              dataDir: argv["data-dir"],
+              resume: argv.resume,
+              progress: progressMode(argv.progress),
+              clipGradientNorm: argv["clip-grad-norm"],
+              offline: argv.offline,
+              skipBadRows: argv["skip-bad-rows"]
+            }).pipe(Effect.provide(runtime(argv.backend, config.seed)))
+          )
+        })
+        await runCommand(program)
+      }
+    )
