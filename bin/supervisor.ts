@@ -1,7 +1,7 @@
 /**
- * The carl command. Commands that train or embed at scale (train, eval, bench, embed) run in a
- * child process that this one watches, so that even the one failure a process cannot report itself
- * ends in one `carl:` line: V8 stopping the process when its JavaScript heap is full. The child's
+ * The carl command. Commands that train or embed at scale (predict, train, eval, fit-head, serve,
+ * bench, embed) run in a child process that this one watches, so that even the one failure a
+ * process cannot report itself ends in one `carl:` line: V8 stopping the process when its JavaScript heap is full. The child's
  * standard error passes through unchanged until V8's report of that begins; standard input and
  * output are the child's own. SIGINT, SIGTERM and SIGHUP are passed on; if this process is killed
  * outright, the child notices its parent is gone and stops too (bin/cli.ts).
@@ -13,8 +13,8 @@ import { fileURLToPath } from "node:url"
 import { getHeapStatistics } from "node:v8"
 
 const MEGABYTE = 1048576
-const COMMANDS = new Set(["train", "eval", "bench", "embed", "smoke", "info", "data"])
-const WATCHED = new Set(["train", "eval", "bench", "embed"])
+const COMMANDS = new Set(["predict", "train", "eval", "fit-head", "serve", "bench", "embed", "smoke", "info", "data"])
+const WATCHED = new Set(["predict", "train", "eval", "fit-head", "serve", "bench", "embed"])
 
 /** The command: the first argument that names one (an option's value could only rarely be one). */
 const commandOf = (args: ReadonlyArray<string>): string | undefined => args.find((arg) => COMMANDS.has(arg))

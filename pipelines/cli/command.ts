@@ -21,6 +21,11 @@ export const asOneLine = (message: string): string => oneLine(message.trim().rep
 
 export const messageOf = (error: unknown): string => asOneLine(error instanceof Error ? error.message : String(error))
 
+/** A flag's whole-number check, for yargs' .check(). */
+export const wholeNumber = (name: string, value: number | undefined, minimum: number): void => {
+  if (value !== undefined && !(Number.isInteger(value) && value >= minimum)) throw new Error(`--${name} must be a whole number ≥ ${minimum}, got ${value}`)
+}
+
 export const runtime = (backend: BackendChoice, seed: number) => Layer.mergeAll(Backend.layer(backend), Rng.layer(seed))
 
 /** Runs a command's program; failures and defects end in one line on stderr and exit code 1. */

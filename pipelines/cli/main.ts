@@ -13,7 +13,10 @@ import { asOneLine, messageOf } from "./command.ts"
 import { dataCli } from "./data.ts"
 import { embedCli } from "./embed.ts"
 import { evalCli } from "./eval.ts"
+import { fitHeadCli } from "./fit-head.ts"
 import { infoCli } from "./info.ts"
+import { predictCli } from "./predict.ts"
+import { serveCli } from "./serve.ts"
 import { smokeCli } from "./smoke.ts"
 import { trainCli } from "./train.ts"
 
@@ -47,9 +50,9 @@ const cli = yargs(withDashValues(hideBin(process.argv)))
   .option("config", { type: "string", describe: "JSON configuration file; flags override its values" })
   .option("seed", { type: "number", describe: "random seed (default 42)" })
 
-await [smokeCli, trainCli, evalCli, benchCli, embedCli, dataCli, infoCli]
+await [predictCli, trainCli, evalCli, fitHeadCli, serveCli, embedCli, dataCli, benchCli, smokeCli, infoCli]
   .reduce((built, add) => add(built), cli)
-  .demandCommand(1, "name a command: train, eval, embed, data, bench, smoke or info")
+  .demandCommand(1, "name a command: predict, train, eval, fit-head, serve, embed, data, bench, smoke or info")
   .strict()
   .check((argv) => {
     // `--out ""` or `--config` with nothing after it would reach the commands as an empty path.

@@ -9,6 +9,7 @@ import { DEMO_CORPUS, trainCommand } from "../../pipelines/train/train-command.t
 import { progressMode } from "../../pipelines/train/progress.ts"
 import type { DataSpec } from "../../pipelines/train/load-training-data.ts"
 import { runCommand, runtime, type GlobalOptions } from "./command.ts"
+import { checkScaleFlag, dataSpecs, vaDataFlags } from "./va-data-flags.ts"
 
 /** The demo's own settings: a 240-sentence corpus needs more epochs and a larger rate than EmoBank. */
 const DEMO_TRAINING = { batchSize: 16, epochs: 3 }
@@ -20,20 +21,13 @@ export const trainCli = (cli: Argv<GlobalOptions>) =>
       "train",
       "train an encoder with CARL (no arguments: USE-lite on the bundled demo corpus, ~2 minutes)",
       (command) =>
-        command
+        vaDataFlags(command, "--data")
           .option("model", { type: "string", default: "use-lite", describe: "use-lite, a Hugging Face folder, or a hub id" })
           .option("data", {
             type: "string",
             array: true,
             describe: "VA corpora (EmoBank and Facebook-posts CSVs are recognised; others need the column flags); default: the demo corpus"
           })
-          .option("format", { choices: ["emobank", "facebook-va", "csv", "tsv", "jsonl"] as const, describe: "format of every --data file" })
-          .option("text-column", { type: "string", describe: "column (or JSONL key) with the text" })
-          .option("valence-column", { type: "string", describe: "column with valence" })
-          .option("arousal-column", { type: "string", describe: "column with arousal" })
-          .option("split-column", { type: "string", describe: "column with train/dev/test, if any" })
-          .option("scale", { type: "string", describe: "nominal label scale min,max for Eq. 12 (EmoBank 1,5; Facebook posts 1,9)" })
-          .option("skip-bad-rows", { type: "boolean", default: false, describe: "skip malformed rows, counting them per reason, instead of failing" })
           .option("out", { type: "string", describe: "run folder: metrics.jsonl, checkpoints/, best/, final/ (default runs/demo or runs/<time>)" })
           .option("steps", { type: "number", describe: "optimiser steps (default: training.epochs epochs)" })
           .option("epochs", { type: "number", describe: "epochs (config training.epochs, 2)" })
@@ -50,6 +44,7 @@ export const trainCli = (cli: Argv<GlobalOptions>) =>
           .option("eval-every", { type: "number", default: 0, describe: "evaluate on dev every N steps and keep the best model in <out>/best" })
           .option("select-on", { type: "string", default: "va", describe: `what chooses the best model, comma-separated: ${SELECTION_TASKS.join(", ")} (va: the data's dev split; sst5, ekman: their dev splits under --data-dir; several: their mean)` })
           .option("data-dir", { type: "string", describe: "datasets as carl data fetch leaves them, for --select-on sst5/ekman" })
+          .option("heads", { type: "boolean", default: true, describe: "fit the VA head of final/ and best/ at the end, for carl predict (--no-heads to skip)" })
           .option("resume", { type: "boolean", default: false, describe: "continue the run in --out from its newest checkpoint" })
           .option("progress", { type: "boolean", describe: "progress bar on a terminal, plain lines otherwise; --no-progress for none" })
           .option("clip-grad-norm", { type: "number", describe: "clip the global gradient norm to this value" })
@@ -68,7 +63,7 @@ export const trainCli = (cli: Argv<GlobalOptions>) =>
               const value = argv[key]
               if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new Error(`--${key} must be a number > 0, got ${value}`)
             }
-            if (argv.scale !== undefined && !/^\s*-?[\d.]+\s*,\s*-?[\d.]+\s*$/.test(argv.scale)) throw new Error(`--scale must be min,max (e.g. 1,5), got ${argv.scale}`)
+            checkScaleFlag(argv.scale)
             const micro = argv["micro-batch"]
             if (micro !== undefined && micro !== "auto" && !(Number.isInteger(Number(micro)) && Number(micro) >= 1)) {
               throw new Error(`--micro-batch must be a whole number ≥ 1 or auto, got ${micro}`)
@@ -83,18 +78,9 @@ export const trainCli = (cli: Argv<GlobalOptions>) =>
       async (argv) => {
         const demo = argv.data === undefined
         const variant: CarlVariant = argv.plain ? "plain" : !argv.ptd ? "no-ptd" : !argv.mccl ? "no-mccl" : "carl"
-        const [low, high] = (argv.scale ?? "").split(",").map(Number)
-        const columns = {
-          ...(argv.format === undefined ? {} : { format: argv.format }),
-          ...(argv["text-column"] === undefined ? {} : { textColumn: argv["text-column"] }),
-          ...(argv["valence-column"] === undefined ? {} : { valenceColumn: argv["valence-column"] }),
-          ...(argv["arousal-column"] === undefined ? {} : { arousalColumn: argv["arousal-column"] }),
-          ...(argv["split-column"] === undefined ? {} : { splitColumn: argv["split-column"] }),
-          ...(argv.scale === undefined ? {} : { scale: { min: low ?? 0, max: high ?? 0 } })
-        }
         const data: ReadonlyArray<DataSpec> = demo
           ? [{ file: DEMO_CORPUS, format: "csv", textColumn: "text", valenceColumn: "valence", arousalColumn: "arousal", splitColumn: "split", scale: { min: 1, max: 5 } }]
-          : (argv.data ?? []).map((file) => ({ file, ...columns }))
+          : dataSpecs(argv.data ?? [], argv)
         const overrides = {
           ...(argv.seed === undefined ? {} : { seed: argv.seed }),
           training: {
@@ -124,7 +110,8 @@ export const trainCli = (cli: Argv<GlobalOptions>) =>
               progress: progressMode(argv.progress),
               clipGradientNorm: argv["clip-grad-norm"],
               offline: argv.offline,
-              skipBadRows: argv["skip-bad-rows"]
+              skipBadRows: argv["skip-bad-rows"],
+              heads: argv.heads
             }).pipe(Effect.provide(runtime(argv.backend, config.seed)))
           )
         })

@@ -8,7 +8,6 @@
  * model in training), the tasks side by side in threads. Progress and
  * per-task times go to stderr; the tables go to stdout; the results JSON is written whole.
  */
-import { readFileSync } from "node:fs"
 import { mkdir } from "node:fs/promises"
 import { availableParallelism } from "node:os"
 import { dirname } from "node:path"
@@ -19,9 +18,11 @@ import { Backend } from "../../plugins/backends/index.ts"
 import type { Pooling } from "../../plugins/encoders/index.ts"
 import { loadTextEncoder } from "../../plugins/encoders/load-text-encoder.ts"
 import type { EmbedOptions } from "../embed.ts"
+import { CARL_VERSION } from "../version.ts"
+import type { DataSpec } from "../../plugins/data/va-spec.ts"
 import { defaultEmbeddingCacheDir, embedThroughCache, modelFingerprint, textsKey, type EmbeddingCache } from "./embedding-cache.ts"
 import { inProcessEmbedder, startThreads, workerPoolEmbedder, type Embedder, type EmbeddingProgress } from "./embedders.ts"
-import { datasetsFor, EVAL_TASKS, EvalError, loadEvalData, type EvalTask } from "./eval-data.ts"
+import { datasetsFor, EVAL_TASKS, EvalError, loadEvalData, type EvalTask, type MaxExamples } from "./eval-data.ts"
 import type { EvalResults, ModelResults, TaskResults } from "./eval-results.ts"
 import { formatTables } from "./eval-tables.ts"
 import { planTasks, runTaskPlan, type TaskPlan, type TaskRun } from "./eval-tasks.ts"
@@ -43,7 +44,10 @@ export interface EvalCommandOptions {
   /** Fixes every fold, subsample and pair sample. */
   readonly seed: number
   /** IMDB reviews per split (a seeded sample); all 25,000 when absent. */
-  readonly maxExamples?: number | undefined
+  readonly maxExamples?: MaxExamples | undefined
+  /** Your own valence–arousal corpora, evaluated by the va task beside EmoBank. */
+  readonly vaData?: ReadonlyArray<DataSpec> | undefined
+  readonly skipBadRows?: boolean | undefined
   readonly pooling: Pooling
   readonly batchSize: number
   readonly maxLength: number
@@ -58,8 +62,6 @@ export interface EvalCommandOptions {
    */
   readonly workers?: number | undefined
 }
-
-const CARL_VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { readonly version: string }).version
 
 const seconds = (since: number) => (performance.now() - since) / 1000
 
@@ -175,7 +177,7 @@ const evaluateModel = Effect.fn("evaluateModel")(function* (
   const threads = Math.min(options.workers ?? defaultThreads(), plans.length)
   const runs =
     threads > 1
-      ? yield* runTasksOnThreads(plans, vectors, embed, threads, { dataDir: options.dataDir, seed: options.seed, maxExamples: options.maxExamples })
+      ? yield* runTasksOnThreads(plans, vectors, embed, threads, { dataDir: options.dataDir, seed: options.seed, maxExamples: options.maxExamples, vaData: options.vaData, skipBadRows: options.skipBadRows })
       : yield* Effect.forEach(plans, (plan) =>
           Effect.sync(() => runTaskPlan(plan, vectors, embed)).pipe(Effect.tap((run) => taskLine(run, plan.task)))
         )
@@ -193,9 +195,9 @@ const checkOptions = (options: EvalCommandOptions): EvalError | undefined => {
   if (options.workers !== undefined && !(Number.isInteger(options.workers) && options.workers >= 1)) {
     return new EvalError({ problem: `workers must be a whole number ≥ 1, got ${options.workers}` })
   }
-  if (options.maxExamples !== undefined && !(Number.isInteger(options.maxExamples) && options.maxExamples >= 1)) {
-    return new EvalError({ problem: `max examples must be a whole number ≥ 1, got ${options.maxExamples}` })
-  }
+  const caps = options.maxExamples === undefined ? [] : typeof options.maxExamples === "number" ? [options.maxExamples] : Object.values(options.maxExamples)
+  const badCap = caps.find((cap) => !(Number.isInteger(cap) && cap >= 1))
+  if (badCap !== undefined) return new EvalError({ problem: `max examples must be a whole number ≥ 1, got ${badCap}` })
   return undefined
 }
 
@@ -208,8 +210,19 @@ export const evalCommand = Effect.fn("evalCommand")(function* (options: EvalComm
   const cacheDir = options.cacheDir ?? defaultEmbeddingCacheDir()
 
   const started = performance.now()
-  const data = yield* loadEvalData(options.dataDir, datasetsFor(tasks), { seed: options.seed, maxExamples: options.maxExamples })
-  yield* Console.error(`carl eval: read ${Object.keys(data.records).join(", ")} from ${options.dataDir} in ${seconds(started).toFixed(1)} s`)
+  if ((options.vaData ?? []).length > 0 && !tasks.includes("va")) {
+    return yield* new EvalError({ problem: "--va-data is evaluated by the va task: add va to --tasks" })
+  }
+  const data = yield* loadEvalData(options.dataDir, datasetsFor(tasks), {
+    seed: options.seed,
+    maxExamples: options.maxExamples,
+    vaData: options.vaData,
+    skipBadRows: options.skipBadRows
+  })
+  const userFiles = data.vaData.map((record) => record.path)
+  yield* Console.error(
+    `carl eval: read ${Object.keys(data.records).join(", ")} from ${options.dataDir}${userFiles.length === 0 ? "" : ` and ${userFiles.join(", ")}`} in ${seconds(started).toFixed(1)} s`
+  )
   const plans = planTasks(tasks, data.corpora, { seed: options.seed, maxExamples: options.maxExamples })
 
   const models: Array<ModelResults> = []
@@ -224,6 +237,7 @@ export const evalCommand = Effect.fn("evalCommand")(function* (options: EvalComm
     maxLength: options.maxLength,
     maxExamples: options.maxExamples ?? null,
     data: data.records,
+    ...(data.vaData.length === 0 ? {} : { vaData: data.vaData }),
     models
   }
   yield* Console.log(formatTables(results))

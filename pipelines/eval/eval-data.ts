@@ -1,12 +1,12 @@
 /**
- * The corpora `carl eval` reads, from a data folder laid out as ../shared/data (and as
- * `carl data fetch` fills its cache): which task needs which dataset, which files that dataset
+ * The corpora `carl eval` reads, from a data folder laid out as `carl data fetch` fills its cache
+ * (EmoBank, when the folder has none, from the copy this repository bundles, data/emobank): which task needs which dataset, which files that dataset
  * is, a check that they are all there (naming the fetch command when not), and each dataset
  * read, counted and hashed for the results.
  */
 import { createHash } from "node:crypto"
 import { readFile, stat } from "node:fs/promises"
-import { join } from "node:path"
+import { basename, dirname, join } from "node:path"
 import { Effect, Schema } from "effect"
 import { SeededRandom } from "../../core/random.ts"
 import type { Split } from "../../plugins/data/types.ts"
@@ -24,6 +24,8 @@ import {
   type Sst5Corpus,
   type VaCorpus
 } from "../../plugins/data/index.ts"
+import { readVaSpec, type DataSpec } from "../../plugins/data/va-spec.ts"
+import { dataRootFor } from "../../plugins/data/bundled.ts"
 
 export const EVAL_TASKS = ["va", "mr", "cr", "sst5", "imdb", "ekman", "align"] as const
 export type EvalTask = (typeof EVAL_TASKS)[number]
@@ -69,6 +71,37 @@ export class EvalError extends Schema.TaggedError<EvalError>()("EvalError", {
   }
 }
 
+/**
+ * `--max-examples`: one cap for every dataset, or caps by dataset (a task's name stands for its
+ * dataset: va → emobank, ekman and align → goemotions); a dataset not named is read whole.
+ */
+export type MaxExamples = number | Readonly<Partial<Record<EvalDataset, number>>>
+
+export const capFor = (max: MaxExamples | undefined, dataset: EvalDataset): number | undefined =>
+  max === undefined ? undefined : typeof max === "number" ? max : max[dataset]
+
+/** "2000" or "imdb=2000,goemotions=5000" (task names allowed for their dataset); a RangeError names what is wrong. */
+export const parseMaxExamples = (text: string): MaxExamples => {
+  const whole = (value: string, what: string): number => {
+    const number = Number(value.trim())
+    if (!(value.trim() !== "" && Number.isInteger(number) && number >= 1)) throw new RangeError(`${what} must be a whole number ≥ 1, got '${value.trim()}'`)
+    return number
+  }
+  if (!text.includes("=")) return whole(text, "--max-examples")
+  const caps: Partial<Record<EvalDataset, number>> = {}
+  for (const part of text.split(",")) {
+    const [name = "", value = "", ...rest] = part.split("=")
+    const key = name.trim()
+    const dataset = (EVAL_DATASETS as ReadonlyArray<string>).includes(key) ? (key as EvalDataset) : (EVAL_TASKS as ReadonlyArray<string>).includes(key) ? TASK_DATASET[key as EvalTask] : undefined
+    if (dataset === undefined || rest.length > 0) {
+      throw new RangeError(`--max-examples: '${part.trim()}' is not <dataset>=<count>; datasets: ${EVAL_DATASETS.join(", ")} (or a task: ${EVAL_TASKS.join(", ")})`)
+    }
+    if (caps[dataset] !== undefined) throw new RangeError(`--max-examples: ${dataset} is capped twice`)
+    caps[dataset] = whole(value, `--max-examples ${key}`)
+  }
+  return caps
+}
+
 export const datasetsFor = (tasks: ReadonlyArray<EvalTask>): Array<EvalDataset> =>
   EVAL_DATASETS.filter((dataset) => tasks.some((task) => TASK_DATASET[task] === dataset))
 
@@ -87,8 +120,9 @@ const fileProblem = (path: string): Promise<"missing" | string | undefined> =>
 export const checkEvalData = Effect.fn("checkEvalData")(function* (dataDir: string, datasets: ReadonlyArray<EvalDataset>) {
   const missing: Array<{ readonly dataset: EvalDataset; readonly file: string }> = []
   for (const dataset of datasets) {
+    const root = dataRootFor(dataDir, dataset)
     for (const file of DATASET_LAYOUT[dataset].files) {
-      const problem = yield* Effect.promise(() => fileProblem(join(dataDir, file)))
+      const problem = yield* Effect.promise(() => fileProblem(join(root, file)))
       if (problem === undefined) continue
       if (problem !== "missing") return yield* new EvalError({ problem: `${join(dataDir, file)}: ${problem}` })
       missing.push({ dataset, file })
@@ -127,6 +161,8 @@ export interface DatasetRecord {
 
 export interface EvalCorpora {
   readonly emobank?: VaCorpus
+  /** `--va-data`: the user's valence–arousal corpora, evaluated beside EmoBank by the va task. */
+  readonly vaData?: ReadonlyArray<VaCorpus>
   readonly mr?: PolarityCorpus
   readonly cr?: PolarityCorpus
   readonly sst5?: Sst5Corpus
@@ -137,6 +173,17 @@ export interface EvalCorpora {
 export interface LoadedEvalData {
   readonly corpora: EvalCorpora
   readonly records: Readonly<Partial<Record<EvalDataset, DatasetRecord>>>
+  /** One per `--va-data` file, in order. */
+  readonly vaData: ReadonlyArray<DatasetRecord>
+}
+
+/** What reading the corpora takes besides the folder: the seed and caps of samples, and the user's VA files. */
+export interface EvalReadOptions {
+  readonly seed: number
+  readonly maxExamples?: MaxExamples | undefined
+  /** Read with the va task (emobank), each in its own format and scale. */
+  readonly vaData?: ReadonlyArray<DataSpec> | undefined
+  readonly skipBadRows?: boolean | undefined
 }
 
 const countSplits = (examples: ReadonlyArray<{ readonly split?: string }>): Record<string, number> => {
@@ -178,7 +225,7 @@ const subsampleSplits = <T>(
 
 /**
  * Reads the datasets (without checking or hashing the files). `maxExamples` (with `seed`) caps
- * every split of every dataset at a seeded sample (MR and CR, which have no splits, as a whole;
+ * every split of every dataset it names (a number: of every dataset) at a seeded sample (MR and CR, which have no splits, as a whole;
  * IMDB sampled while reading, as readImdb does). Counts are of what the evaluation uses:
  * GoEmotions' are the single-label Ekman examples (with the totals before the Ekman rule beside
  * them), and with `maxExamples` the sampled ones.
@@ -186,14 +233,14 @@ const subsampleSplits = <T>(
 export const readEvalCorpora = Effect.fn("readEvalCorpora")(function* (
   dataDir: string,
   datasets: ReadonlyArray<EvalDataset>,
-  options: { readonly seed: number; readonly maxExamples?: number | undefined }
+  options: EvalReadOptions
 ) {
   const corpora: { -readonly [K in keyof EvalCorpora]: EvalCorpora[K] } = {}
   const counts: Partial<Record<EvalDataset, Record<string, number>>> = {}
-  const at = (relative: string) => join(dataDir, relative)
-  const max = options.maxExamples
   for (const dataset of datasets) {
     const layout = DATASET_LAYOUT[dataset]
+    const max = capFor(options.maxExamples, dataset)
+    const at = (relative: string) => join(dataRootFor(dataDir, dataset), relative)
     switch (dataset) {
       case "emobank": {
         const read = yield* readEmoBank(at(layout.path))
@@ -202,6 +249,9 @@ export const readEvalCorpora = Effect.fn("readEvalCorpora")(function* (
         const corpus = max === undefined ? read : { ...read, examples: [...sampled.train, ...sampled.dev, ...sampled.test] }
         corpora.emobank = corpus
         counts[dataset] = countSplits(corpus.examples)
+        const vaData: Array<VaCorpus> = []
+        for (const spec of options.vaData ?? []) vaData.push(yield* readVaSpec(spec, options.skipBadRows ?? false))
+        if (vaData.length > 0) corpora.vaData = vaData
         break
       }
       case "mr":
@@ -224,7 +274,7 @@ export const readEvalCorpora = Effect.fn("readEvalCorpora")(function* (
       case "imdb": {
         const corpus = yield* readImdb(
           at(layout.path),
-          options.maxExamples === undefined ? {} : { maxExamples: options.maxExamples, seed: options.seed }
+          max === undefined ? {} : { maxExamples: max, seed: options.seed }
         )
         corpora.imdb = corpus
         counts[dataset] = {
@@ -258,14 +308,21 @@ export const readEvalCorpora = Effect.fn("readEvalCorpora")(function* (
 export const loadEvalData = Effect.fn("loadEvalData")(function* (
   dataDir: string,
   datasets: ReadonlyArray<EvalDataset>,
-  options: { readonly seed: number; readonly maxExamples?: number | undefined }
+  options: EvalReadOptions
 ) {
   yield* checkEvalData(dataDir, datasets)
   const { corpora, counts } = yield* readEvalCorpora(dataDir, datasets, options)
   const records: Partial<Record<EvalDataset, DatasetRecord>> = {}
   for (const dataset of datasets) {
     const layout = DATASET_LAYOUT[dataset]
-    records[dataset] = { path: join(dataDir, layout.path), sha256: yield* hashDataset(dataDir, layout), counts: counts[dataset] ?? {} }
+    const root = dataRootFor(dataDir, dataset)
+    records[dataset] = { path: join(root, layout.path), sha256: yield* hashDataset(root, layout), counts: counts[dataset] ?? {} }
   }
-  return { corpora, records } satisfies LoadedEvalData
+  const vaData: Array<DatasetRecord> = []
+  for (const corpus of corpora.vaData ?? []) {
+    const sha256 = yield* hashDataset(dirname(corpus.file), { path: basename(corpus.file), files: [basename(corpus.file)] })
+    const skipped = Object.fromEntries(Object.entries(corpus.skipped).filter(([, count]) => count > 0))
+    vaData.push({ path: corpus.file, sha256, counts: { examples: corpus.examples.length, rows: corpus.rows, ...skipped } })
+  }
+  return { corpora, records, vaData } satisfies LoadedEvalData
 })

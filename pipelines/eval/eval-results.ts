@@ -13,10 +13,22 @@ export interface VaDimensionResult {
   readonly mae: number
 }
 
+/** A `--va-data` corpus: cross-corpus (fitted on EmoBank train) and in-domain (k-fold on the corpus). */
+export interface VaCorpusResult {
+  readonly name: string
+  readonly file: string
+  readonly examples: number
+  readonly scale: { readonly min: number; readonly max: number }
+  readonly crossCorpus: { readonly valence: VaDimensionResult; readonly arousal: VaDimensionResult }
+  readonly inDomain: { readonly valence: VaDimensionResult; readonly arousal: VaDimensionResult; readonly folds: number }
+}
+
 export interface VaTaskResult {
   readonly valence: VaDimensionResult
   readonly arousal: VaDimensionResult
   readonly seconds: number
+  /** One per `--va-data` file, in order. */
+  readonly corpora?: ReadonlyArray<VaCorpusResult>
 }
 
 export interface CrossValidatedTaskResult {
@@ -92,8 +104,13 @@ export interface EvalResults {
   readonly backend: { readonly name: string; readonly threads: number }
   readonly pooling: Pooling
   readonly maxLength: number
-  /** The per-split cap of `--max-examples` (a seeded sample of each split), or null for all. */
-  readonly maxExamples?: number | null
+  /**
+   * The per-split cap of `--max-examples` (a seeded sample of each split): one number for every
+   * dataset, caps by dataset name, or null for all.
+   */
+  readonly maxExamples?: number | Readonly<Partial<Record<EvalDataset, number>>> | null
   readonly data: Readonly<Partial<Record<EvalDataset, DatasetRecord>>>
+  /** The `--va-data` files (path, sha256, counts), in order. */
+  readonly vaData?: ReadonlyArray<DatasetRecord>
   readonly models: ReadonlyArray<ModelResults>
 }

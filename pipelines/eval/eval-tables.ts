@@ -31,6 +31,33 @@ const tableI = (models: ReadonlyArray<ModelResults>) =>
     ])
   )
 
+/** Table I for each `--va-data` corpus: in-domain (10-fold on the corpus) and cross-corpus (fitted on EmoBank). */
+const vaCorpusTables = (models: ReadonlyArray<ModelResults>): Array<string> => {
+  const names = [...new Set(models.flatMap((model) => (model.tasks.va?.corpora ?? []).map((corpus) => corpus.name)))]
+  return names.map((name) => {
+    const first = models.flatMap((model) => model.tasks.va?.corpora ?? []).find((corpus) => corpus.name === name)
+    const title = `Table I, ${name}: valence and arousal (${first?.examples ?? "?"} examples, scale ${first?.scale.min ?? "?"}–${first?.scale.max ?? "?"}; in-domain ${first?.inDomain.folds ?? 10}-fold, cross-corpus fitted on EmoBank train)`
+    return render(
+      title,
+      ["Model", "in V r", "in V ρ", "in A r", "in A ρ", "cross V r", "cross V ρ", "cross A r", "cross A ρ"],
+      models.map(({ name: model, tasks: { va } }) => {
+        const corpus = va?.corpora?.find((entry) => entry.name === name)
+        return [
+          model,
+          fixed(corpus?.inDomain.valence.pearson, 3),
+          fixed(corpus?.inDomain.valence.spearman, 3),
+          fixed(corpus?.inDomain.arousal.pearson, 3),
+          fixed(corpus?.inDomain.arousal.spearman, 3),
+          fixed(corpus?.crossCorpus.valence.pearson, 3),
+          fixed(corpus?.crossCorpus.valence.spearman, 3),
+          fixed(corpus?.crossCorpus.arousal.pearson, 3),
+          fixed(corpus?.crossCorpus.arousal.spearman, 3)
+        ]
+      })
+    )
+  })
+}
+
 const tableII = (models: ReadonlyArray<ModelResults>) =>
   render(
     "Table II: polarity classification, accuracy % (logistic-regression probe)",
@@ -62,7 +89,7 @@ const tableIV = (models: ReadonlyArray<ModelResults>) =>
 export const formatTables = (results: EvalResults): string => {
   const ran = (key: keyof ModelResults["tasks"]) => results.models.some((model) => model.tasks[key] !== undefined)
   const tables: Array<string> = []
-  if (ran("va")) tables.push(tableI(results.models))
+  if (ran("va")) tables.push(tableI(results.models), ...vaCorpusTables(results.models))
   if (ran("mr") || ran("cr") || ran("sst5") || ran("imdb")) tables.push(tableII(results.models))
   if (ran("ekman")) tables.push(tableIII(results.models))
   if (ran("align")) tables.push(tableIV(results.models))

@@ -4,14 +4,16 @@
  * file's shape. A plan depends on the corpora and the seed only, so the command and a task thread
  * (task-worker.ts) build the same one.
  */
+import { basename } from "node:path"
+import { SeededRandom } from "../../core/random.ts"
 import { crossValidatedProbeEvaluator, devProbeEvaluator, heldOutProbeEvaluator, type TextClassificationData } from "../../plugins/evaluators/classification-probes.ts"
 import { embeddingGeometryEvaluator } from "../../plugins/evaluators/embedding-geometry.ts"
 import type { EmbedTexts, EvaluationResult } from "../../plugins/evaluators/evaluator.ts"
-import { vaRegressionEvaluator, type VaSplit } from "../../plugins/evaluators/va-regression.ts"
+import { vaCorpusEvaluator, vaRegressionEvaluator, type VaSplit } from "../../plugins/evaluators/va-regression.ts"
 import type { EmbedOptions } from "../embed.ts"
 import { textsKey } from "./embedding-cache.ts"
-import type { EvalCorpora, EvalTask } from "./eval-data.ts"
-import type { TaskResults } from "./eval-results.ts"
+import { capFor, type EvalCorpora, type EvalTask, type MaxExamples } from "./eval-data.ts"
+import type { TaskResults, VaCorpusResult } from "./eval-results.ts"
 
 export interface TextList {
   /** "<dataset>/<split>", for progress lines. */
@@ -46,12 +48,15 @@ const classification = (label: string, texts: ReadonlyArray<string>, labels: Rea
   data: { texts, labels } satisfies TextClassificationData
 })
 
+/** In-domain cross-validation of a `--va-data` corpus, as SentEval's k-fold tasks. */
+export const VA_DATA_FOLDS = 10
+
 const missingCorpus = (task: EvalTask) => new Error(`eval: the corpus of task '${task}' was not loaded`)
 
 export interface TaskSettings {
   readonly seed: number
   /** IMDB reviews per split, recorded with its result. */
-  readonly maxExamples?: number | undefined
+  readonly maxExamples?: MaxExamples | undefined
 }
 
 /** The evaluator and text lists of each task; they do not depend on the model, so they are built once. */
@@ -67,23 +72,60 @@ export const planTasks = (tasks: ReadonlyArray<EvalTask>, corpora: EvalCorpora, 
         }
         const [train, dev, test] = [split("train"), split("dev"), split("test")]
         const evaluator = vaRegressionEvaluator({ train, dev, evaluation: test, evaluationName: "test" })
+        const files = corpora.vaData ?? []
+        const user = files.map((read, index) => {
+          // Two files of the same name (a/posts.csv, b/posts.csv) are told apart by their place on the command line.
+          const base = basename(read.file)
+          const name = files.filter((other) => basename(other.file) === base).length > 1 ? `${base}#${index + 1}` : base
+          const corpus: VaSplit = { texts: read.examples.map((e) => e.text), valence: read.examples.map((e) => e.valence), arousal: read.examples.map((e) => e.arousal) }
+          return {
+            read,
+            name,
+            texts: corpus.texts,
+            evaluator: vaCorpusEvaluator({ name, corpus, source: { train, dev }, folds: VA_DATA_FOLDS, random: new SeededRandom(options.seed).fork(`va-data:${name}`) })
+          }
+        })
         return {
           task,
           lists: [
             { label: "emobank/train", texts: train.texts },
             { label: "emobank/dev", texts: dev.texts },
-            { label: "emobank/test", texts: test.texts }
+            { label: "emobank/test", texts: test.texts },
+            ...user.map(({ name, texts }) => ({ label: `va-data/${name}`, texts }))
           ],
           run: (embed) => {
             const result = evaluator.evaluate(embed)
-            const dimension = (name: "valence" | "arousal") => ({
-              pearson: metric(result, `${name}.pearson`),
-              spearman: metric(result, `${name}.spearman`),
-              mae: metric(result, `${name}.mae`)
+            const dimension = (from: EvaluationResult, prefix: string, name: "valence" | "arousal") => ({
+              pearson: metric(from, `${prefix}${name}.pearson`),
+              spearman: metric(from, `${prefix}${name}.spearman`),
+              mae: metric(from, `${prefix}${name}.mae`)
             })
+            const corpusResults = user.map(({ read, name, evaluator: corpusEvaluator }): VaCorpusResult => {
+              const outcome = corpusEvaluator.evaluate(embed)
+              return {
+                name,
+                file: read.file,
+                examples: read.examples.length,
+                scale: read.scale,
+                crossCorpus: { valence: dimension(outcome, "crossCorpus.", "valence"), arousal: dimension(outcome, "crossCorpus.", "arousal") },
+                inDomain: { valence: dimension(outcome, "inDomain.", "valence"), arousal: dimension(outcome, "inDomain.", "arousal"), folds: VA_DATA_FOLDS }
+              }
+            })
+            const corpusSummary = corpusResults.map(
+              (c) =>
+                `; ${c.name}: in-domain valence r ${c.inDomain.valence.pearson.toFixed(3)}, arousal r ${c.inDomain.arousal.pearson.toFixed(3)}, ` +
+                `cross-corpus valence r ${c.crossCorpus.valence.pearson.toFixed(3)}, arousal r ${c.crossCorpus.arousal.pearson.toFixed(3)}`
+            )
             return {
-              summary: `valence r ${metric(result, "valence.pearson").toFixed(3)}, arousal r ${metric(result, "arousal.pearson").toFixed(3)}`,
-              record: (seconds) => ({ va: { valence: dimension("valence"), arousal: dimension("arousal"), seconds } })
+              summary: `valence r ${metric(result, "valence.pearson").toFixed(3)}, arousal r ${metric(result, "arousal.pearson").toFixed(3)}${corpusSummary.join("")}`,
+              record: (seconds) => ({
+                va: {
+                  valence: dimension(result, "", "valence"),
+                  arousal: dimension(result, "", "arousal"),
+                  seconds,
+                  ...(corpusResults.length === 0 ? {} : { corpora: corpusResults })
+                }
+              })
             }
           }
         }
@@ -142,7 +184,7 @@ export const planTasks = (tasks: ReadonlyArray<EvalTask>, corpora: EvalCorpora, 
             const accuracy = metric(result, "accuracy")
             return {
               summary: `accuracy ${pct(accuracy)} (λ ${metric(result, "lambda")} on ${metric(result, "heldOut")} held-out reviews; ${fitting(result)})`,
-              record: (seconds) => ({ imdb: { accuracy, maxExamples: options.maxExamples ?? null, seconds } })
+              record: (seconds) => ({ imdb: { accuracy, maxExamples: capFor(options.maxExamples, "imdb") ?? null, seconds } })
             }
           }
         }

@@ -7,6 +7,7 @@
 import { workerData } from "node:worker_threads"
 import { Effect } from "effect"
 import { selectBackend } from "../../plugins/backends/index.ts"
+import type { DataSpec } from "../../plugins/data/va-spec.ts"
 import type { EmbedOptions } from "../embed.ts"
 import { readEvalCorpora, TASK_DATASET, type EvalCorpora, type EvalDataset, type EvalTask } from "./eval-data.ts"
 import { planTasks, runTaskPlan, type TaskRun, type TaskSettings } from "./eval-tasks.ts"
@@ -14,6 +15,8 @@ import { serveRequests } from "./worker-thread.ts"
 
 export interface TaskWorkerSetup extends TaskSettings {
   readonly dataDir: string
+  readonly vaData?: ReadonlyArray<DataSpec> | undefined
+  readonly skipBadRows?: boolean | undefined
 }
 
 export interface TaskRequest {

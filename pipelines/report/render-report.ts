@@ -50,8 +50,6 @@ const unique = <A>(values: ReadonlyArray<A>): Array<A> => [...new Set(values)]
 
 const defined = <A>(values: ReadonlyArray<A | undefined>): Array<A> => values.filter((value): value is A => value !== undefined)
 
-const sub = (base: string, subscript: string): Html => html`${base}<sub>${subscript}</sub>`
-
 // ---------------------------------------------------------------- Tables I–IV
 
 const vaTable = (): MetricTable => {
@@ -70,6 +68,31 @@ const vaTable = (): MetricTable => {
     groups: [regression("valence", "Valence"), regression("arousal", "Arousal")],
     notes: [html`<i>r</i>: Pearson, ρ: Spearman correlation with the gold ratings; MAE: mean absolute error.`]
   }
+}
+
+/** Table I on each of the user's corpora (`carl eval --va-data`): in-domain and cross-corpus. */
+const vaCorpusTables = (models: ReadonlyArray<ModelResults>): Array<MetricTable> => {
+  const corpora = models.flatMap((model) => model.tasks.va?.corpora ?? [])
+  const names = unique(corpora.map((corpus) => corpus.name))
+  return names.map((name, index) => {
+    const first = corpora.find((corpus) => corpus.name === name)
+    const find = (m: ModelResults) => m.tasks.va?.corpora?.find((corpus) => corpus.name === name)
+    const pair = (setting: "inDomain" | "crossCorpus", label: string) => ({
+      label,
+      columns: (["valence", "arousal"] as const).flatMap((dimension) => [
+        column(html`${dimension === "valence" ? "V" : "A"} <i>r</i>`, `${label}: ${dimension} Pearson correlation`, "higher", (m) => find(m)?.[setting][dimension].pearson, three),
+        column(html`${dimension === "valence" ? "V" : "A"} ρ`, `${label}: ${dimension} Spearman correlation`, "higher", (m) => find(m)?.[setting][dimension].spearman, three)
+      ])
+    })
+    return {
+      id: `table-va-corpus-${index + 1}`,
+      caption: `Valence and arousal on ${name}`,
+      groups: [pair("inDomain", `In-domain (${first?.inDomain.folds ?? 10}-fold)`), pair("crossCorpus", "Cross-corpus (fitted on EmoBank)")],
+      notes: [
+        html`${grouped(first?.examples ?? 0)} examples, labels on ${first?.scale.min ?? "?"}–${first?.scale.max ?? "?"} normalised to [−1, 1] (Eq. 12). In-domain: ridge cross-validated on this corpus alone; cross-corpus: the ridge fitted on EmoBank train (λ on its dev) predicting every example here.`
+      ]
+    } satisfies MetricTable
+  })
 }
 
 const polarityTable = (models: ReadonlyArray<ModelResults>): MetricTable => {
@@ -122,10 +145,10 @@ const ekmanTable = (models: ReadonlyArray<ModelResults>): MetricTable => {
       {
         label: "Emotion classification metrics",
         columns: [
-          column(sub("μ", "Acc"), "Accuracy (%)", "higher", (m) => m.tasks.ekman?.accuracy, percent),
-          column(sub("π", "P"), "Precision (macro)", "higher", (m) => m.tasks.ekman?.precision, three),
-          column(sub("ρ", "R"), "Recall (macro)", "higher", (m) => m.tasks.ekman?.recall, three),
-          column(sub("ϕ", "F1"), "F1 (macro)", "higher", (m) => m.tasks.ekman?.f1, three)
+          column("Acc.", "Accuracy (%)", "higher", (m) => m.tasks.ekman?.accuracy, percent),
+          column("P", "Precision (macro)", "higher", (m) => m.tasks.ekman?.precision, three),
+          column("R", "Recall (macro)", "higher", (m) => m.tasks.ekman?.recall, three),
+          column("F1", "F1 (macro)", "higher", (m) => m.tasks.ekman?.f1, three)
         ]
       }
     ],
@@ -301,6 +324,7 @@ ${glance(rows)}
 <section id="affect" aria-labelledby="affect-heading">
 <h2 id="affect-heading">Valence and arousal</h2>
 ${tableOrNote(vaTable(), rows, "valence and arousal")}
+${vaCorpusTables(models).map((table) => renderTable(table, rows))}
 </section>
 <section id="polarity" aria-labelledby="polarity-heading">
 <h2 id="polarity-heading">Polarity</h2>

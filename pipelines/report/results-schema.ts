@@ -30,8 +30,18 @@ const Seconds = NonNegative
 /** A correlation is null when undefined (constant predictions): JSON has no NaN. */
 const Regression = Schema.Struct({ pearson: Schema.NullOr(Correlation), spearman: Schema.NullOr(Correlation), mae: NonNegative })
 
-/** Table I: ridge regression of EmoBank valence and arousal from the embeddings. */
-const VaTask = Schema.Struct({ valence: Regression, arousal: Regression, seconds: Seconds })
+/** A `carl eval --va-data` corpus: in-domain (k-fold) and cross-corpus (fitted on EmoBank) regression. */
+const VaCorpus = Schema.Struct({
+  name: Schema.String,
+  file: Schema.String,
+  examples: Count,
+  scale: Schema.Struct({ min: Schema.Finite, max: Schema.Finite }),
+  crossCorpus: Schema.Struct({ valence: Regression, arousal: Regression }),
+  inDomain: Schema.Struct({ valence: Regression, arousal: Regression, folds: PositiveInt })
+})
+
+/** Table I: ridge regression of EmoBank valence and arousal from the embeddings (and of the user's corpora). */
+const VaTask = Schema.Struct({ valence: Regression, arousal: Regression, seconds: Seconds, corpora: Schema.optionalKey(Schema.Array(VaCorpus)) })
 
 /** MR and CR: SentEval-style k-fold cross-validated logistic regression. */
 const CrossValidatedTask = Schema.Struct({ accuracy: Fraction, folds: PositiveInt, seconds: Seconds })
@@ -102,7 +112,7 @@ export const EvalResultsSchema = Schema.Struct({
   backend: Schema.Struct({ name: Schema.String, threads: PositiveInt }),
   pooling: Schema.String,
   maxLength: PositiveInt,
-  maxExamples: Schema.optionalKey(Schema.NullOr(PositiveInt)),
+  maxExamples: Schema.optionalKey(Schema.NullOr(Schema.Union([PositiveInt, Schema.Record(Schema.String, PositiveInt)]))),
   data: Schema.Record(Schema.String, DatasetFile),
   models: Schema.Array(ModelResults).pipe(Schema.check(Schema.isMinLength(1))),
   /** Free text shown at the top of the report, e.g. that the numbers are a fixture. */

@@ -86,7 +86,7 @@ export const summarizeResults = (text: string, source: string) =>
       ...rows,
       "",
       `Backend ${results.backend.name} (${results.backend.threads} threads), pooling ${results.pooling}, max length ${results.maxLength}, ` +
-        `seed ${results.seed}, per-split cap ${results.maxExamples ?? "none"}; results file created ${results.createdAt}.`
+        `seed ${results.seed}, per-split cap ${results.maxExamples === undefined || results.maxExamples === null ? "none" : typeof results.maxExamples === "number" ? results.maxExamples : Object.entries(results.maxExamples).map(([name, cap]) => `${name} ${cap}`).join(", ")}; results file created ${results.createdAt}.`
     ].join("\n")
   })
 

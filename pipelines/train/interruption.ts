@@ -17,7 +17,7 @@ export class Interrupted extends Schema.TaggedError<Interrupted>()("Interrupted"
 }
 
 /** The first SIGINT or SIGTERM while it waits; its listeners go with it. */
-const nextSignal = Effect.callback<string>((resume) => {
+export const nextSignal = Effect.callback<string>((resume) => {
   const onSignal = (signal: NodeJS.Signals) => resume(Effect.succeed(signal))
   process.once("SIGINT", onSignal)
   process.once("SIGTERM", onSignal)

@@ -64,5 +64,14 @@ export const trainCommand = Effect.fn("trainCommand")(function* (config: CarlCon
   yield* Console.log(`final model: ${summary.finalModel}  (carl embed --model ${summary.finalModel} --input ...)`)
   yield* Console.log(`peak memory: ${Math.round(summary.peakRssMb)} MB resident`)
   if (summary.best !== undefined) yield* Console.log(`best dev checkpoint: step ${summary.best.step} → ${join(options.out, "best")}`)
+  for (const head of summary.heads) {
+    const test = head.card.test
+    const r = (value: number | null | undefined) => (value === null || value === undefined ? "undefined" : value.toFixed(4))
+    yield* Console.log(
+      `VA head: ${join(head.dir, "va-head.json")} (ridge on all ${head.card.corpus.train} train sentences` +
+        (test === null ? ")" : `; test valence r ${r(test.valence.pearson)}, arousal r ${r(test.arousal.pearson)})`)
+    )
+  }
+  if (summary.heads.length > 0) yield* Console.log(`predict with: carl predict --model ${options.out} --input <text file or ->`)
   return summary
 })

@@ -7,7 +7,8 @@
  *   4. the steps (step-loop.ts), stopped between two steps by SIGINT/SIGTERM with a checkpoint
  *      (interruption.ts);
  *   5. the last checkpoint, the final model in the layout `carl embed` and `carl eval` read, and the
- *      held-out test evaluation.
+ *      held-out test evaluation;
+ *   6. the VA heads `carl predict` reads, beside the final and the best model.
  * The best model on the selection evaluators (evaluation.ts) is kept in <out>/best.
  */
 // The reliability tests reach into runs through this (off unless CARL_TEST_FAULT is set).
@@ -27,6 +28,10 @@ import { Ports } from "../../plugins/carl/ports.ts"
 import { loadTextEncoder } from "../../plugins/encoders/load-text-encoder.ts"
 import type { EvaluationResult, Evaluator } from "../../plugins/evaluators/evaluator.ts"
 import { carlGraph, createCarlModel, disposeCarlModel, graphParameterSets, type CarlVariant, type CustomGraph } from "../carl-graph.ts"
+import type { VaHeadCard } from "../../plugins/readouts/index.ts"
+import { embedTexts } from "../embed.ts"
+import { fitVaHeadOn } from "../heads/fit-va-head.ts"
+import { CARL_VERSION } from "../version.ts"
 import { batchOf, tokenizeExamples } from "./batches.ts"
 import { saveCheckpoint } from "./checkpoint.ts"
 import { EpochSampler } from "./epoch-sampler.ts"
@@ -69,6 +74,11 @@ export interface TrainOptions {
   readonly offline: boolean
   /** Cap on the train examples the evaluator's ridge regression is fitted on (speed). */
   readonly evalTrainLimit: number
+  /**
+   * Fit the VA head of the final model (and of best/, when dev evaluations kept one) on the run's
+   * data and write it beside the model, for `carl predict`. Default true.
+   */
+  readonly heads?: boolean
   /** Called after each completed step (its metrics logged, its checkpoint written): for monitors and tests. */
   readonly onStep?: (report: StepReport) => void
 }
@@ -79,6 +89,8 @@ export interface TrainSummary {
   readonly after: EvaluationResult | undefined
   readonly finalModel: string
   readonly best: { readonly step: number; readonly value: number } | undefined
+  /** The VA heads written (final/, best/), with their held-out test r. */
+  readonly heads: ReadonlyArray<{ readonly dir: string; readonly card: VaHeadCard }>
   /** The process's peak resident memory over the run, in MB (what the machine had to give it). */
   readonly peakRssMb: number
 }
@@ -194,5 +206,24 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
   yield* text.save(finalModel)
   const after = evaluators.possible ? yield* evaluate(evaluators.test) : undefined
   if (after !== undefined) yield* logMetrics(options.out, { step: totalSteps, evaluation: evaluators.test.name, ...after.metrics })
-  return { steps: totalSteps, before, after, finalModel, best: progress.best, peakRssMb: process.resourceUsage().maxRSS / 1024 } satisfies TrainSummary
+
+  // 6. The VA heads `carl predict` reads, beside the final and the best model.
+  const heads: Array<{ readonly dir: string; readonly card: VaHeadCard }> = []
+  if ((options.heads ?? true) && evaluators.possible) {
+    const embedSettings = { pooling: config.model.pooling, batchSize: 64, maxLength }
+    const stamp = (dir: string) => ({ encoder: { model: dir, pooling: config.model.pooling, maxLength }, carl: CARL_VERSION })
+    const final = yield* fitVaHeadOn(options.data, (texts) => embedTexts(text, texts, embedSettings).vectors, stamp(finalModel), finalModel)
+    heads.push({ dir: finalModel, card: final.card })
+    if (progress.best !== undefined) {
+      const bestModel = join(options.out, "best")
+      const best = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const loaded = yield* Effect.acquireRelease(loadTextEncoder(bestModel, { trainable: false }), (kept) => Effect.sync(() => kept.encoder.parameters.dispose()))
+          return yield* fitVaHeadOn(options.data, (texts) => embedTexts(loaded, texts, embedSettings).vectors, stamp(bestModel), bestModel)
+        })
+      )
+      heads.push({ dir: bestModel, card: best.card })
+    }
+  }
+  return { steps: totalSteps, before, after, finalModel, best: progress.best, heads, peakRssMb: process.resourceUsage().maxRSS / 1024 } satisfies TrainSummary
 })

@@ -51,6 +51,88 @@ export const fitRidgePath = (
   })
 }
 
+/**
+ * Sufficient statistics of a ridge fit — n, Σx, Σxxᵀ (lower triangle), and Σy, Σxy per target —
+ * which add over disjoint row sets: a k-fold cross-validation forms each fold's once and fits on
+ * any union of folds without passing over the rows again.
+ */
+export interface RidgeMoments {
+  readonly n: number
+  readonly d: number
+  readonly sumX: Float64Array
+  readonly sumXX: Float64Array
+  readonly sumY: ReadonlyArray<number>
+  readonly sumXY: ReadonlyArray<Float64Array>
+}
+
+export const ridgeMoments = (rows: ReadonlyArray<ArrayLike<number>>, targets: ReadonlyArray<ArrayLike<number>>, d = rows[0]?.length ?? 0): RidgeMoments => {
+  for (const target of targets) if (target.length !== rows.length) throw new Error(`ridgeMoments: ${rows.length} rows against ${target.length} targets`)
+  const sumX = new Float64Array(d)
+  const sumXX = new Float64Array(d * d)
+  const sumY = targets.map(() => 0)
+  const sumXY = targets.map(() => new Float64Array(d))
+  for (const [i, row] of rows.entries()) {
+    for (let j = 0; j < d; j++) {
+      const xj = row[j] ?? 0
+      sumX[j] = (sumX[j] ?? 0) + xj
+      for (let k = 0; k <= j; k++) sumXX[j * d + k] = (sumXX[j * d + k] ?? 0) + xj * (row[k] ?? 0)
+    }
+    targets.forEach((target, t) => {
+      const y = target[i] ?? 0
+      sumY[t] = (sumY[t] ?? 0) + y
+      const xy = sumXY[t] as Float64Array
+      for (let j = 0; j < d; j++) xy[j] = (xy[j] ?? 0) + (row[j] ?? 0) * y
+    })
+  }
+  return { n: rows.length, d, sumX, sumXX, sumY, sumXY }
+}
+
+export const addMoments = (parts: ReadonlyArray<RidgeMoments>): RidgeMoments => {
+  const [first] = parts
+  if (first === undefined) throw new Error("addMoments: nothing to add")
+  const d = first.d
+  const sumX = new Float64Array(d)
+  const sumXX = new Float64Array(d * d)
+  const sumY = first.sumY.map(() => 0)
+  const sumXY = first.sumXY.map(() => new Float64Array(d))
+  let n = 0
+  for (const part of parts) {
+    n += part.n
+    for (let j = 0; j < d; j++) sumX[j] = (sumX[j] ?? 0) + (part.sumX[j] ?? 0)
+    for (let j = 0; j < d * d; j++) sumXX[j] = (sumXX[j] ?? 0) + (part.sumXX[j] ?? 0)
+    part.sumY.forEach((value, t) => {
+      sumY[t] = (sumY[t] ?? 0) + value
+      const into = sumXY[t] as Float64Array
+      const from = part.sumXY[t] as Float64Array
+      for (let j = 0; j < d; j++) into[j] = (into[j] ?? 0) + (from[j] ?? 0)
+    })
+  }
+  return { n, d, sumX, sumXX, sumY, sumXY }
+}
+
+/**
+ * One model per λ for target `t` of `moments`: the same solution fitRidgePath gives on those rows
+ * (centring done on the sums: XcᵀXc = Σxxᵀ − n·μμᵀ, Xcᵀyc = Σxy − n·μ·ȳ).
+ */
+export const fitRidgeFromMoments = (moments: RidgeMoments, t: number, lambdas: ReadonlyArray<number>): Array<RidgeModel> => {
+  const { n, d } = moments
+  if (n === 0) throw new Error("fitRidge: no rows")
+  const mean = Float64Array.from(moments.sumX, (value) => value / n)
+  const targetMean = (moments.sumY[t] ?? 0) / n
+  const xy = moments.sumXY[t] as Float64Array
+  const a = new Float64Array(d * d)
+  for (let j = 0; j < d; j++) for (let k = 0; k <= j; k++) a[j * d + k] = (moments.sumXX[j * d + k] ?? 0) - n * (mean[j] ?? 0) * (mean[k] ?? 0)
+  const c = Float64Array.from(xy, (value, j) => value - n * (mean[j] ?? 0) * targetMean)
+  return lambdas.map((lambda) => {
+    const regularised = a.slice()
+    for (let j = 0; j < d; j++) regularised[j * d + j] = (regularised[j * d + j] ?? 0) + lambda
+    const weights = solveSymmetricPositive(regularised, c, d)
+    let intercept = targetMean
+    for (let j = 0; j < d; j++) intercept -= (weights[j] ?? 0) * (mean[j] ?? 0)
+    return { weights, intercept }
+  })
+}
+
 export const predictRidge = (model: RidgeModel, rows: ReadonlyArray<ArrayLike<number>>): Float64Array =>
   Float64Array.from(rows, (row) => {
     let sum = model.intercept

@@ -1,0 +1,192 @@
+/**
+ * `carl serve`: a local page for a model — type text and see it on the valence–arousal plane as
+ * you type, with the nearest sentences of a reference corpus and their gold labels; a second tab
+ * places it on the PCA map of the reference corpus. The model, its heads and the reference
+ * embeddings are loaded once; the server runs until SIGINT or SIGTERM, then closes its
+ * connections and exits.
+ */
+import { readFileSync } from "node:fs"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { Console, Effect, Schema } from "effect"
+import { problemText } from "../../core/errors.ts"
+import { SeededRandom } from "../../core/random.ts"
+import { BUNDLED_EMOBANK } from "../../plugins/data/bundled.ts"
+import { readVaSpec, type DataSpec } from "../../plugins/data/va-spec.ts"
+import type { VaExample } from "../../plugins/data/types.ts"
+import { loadTextEncoder } from "../../plugins/encoders/load-text-encoder.ts"
+import { predictEkman, predictVa, readEkmanHead, readVaHead, toNominal, HeadMissing } from "../../plugins/readouts/index.ts"
+import { embedTexts } from "../embed.ts"
+import { modelWithHeads } from "../heads/model-heads.ts"
+import { nextSignal } from "../train/interruption.ts"
+import { tokenBuckets } from "./rate-limit.ts"
+import { buildReference, nearest, placeOnMap, type ReferenceSentence } from "./reference.ts"
+import { createHandler, SERVE_LIMITS, type Asset, type ServeApp } from "./server.ts"
+
+export class ServeError extends Schema.TaggedError<ServeError>()("ServeError", {
+  problem: Schema.String
+}) {
+  override get message(): string {
+    return this.problem
+  }
+}
+
+export interface ServeOptions {
+  readonly model: string
+  readonly head?: string | undefined
+  readonly host: string
+  /** 0: any free port. */
+  readonly port: number
+  /** A VA corpus for the reference (default: the bundled EmoBank's test split). */
+  readonly reference?: DataSpec | undefined
+  /** At most this many reference sentences (a seeded sample). */
+  readonly referenceSize: number
+  readonly neighbours: number
+  readonly batchSize: number
+  readonly offline: boolean
+  /** Called once listening, with the page's address (tests). */
+  readonly onListening?: (url: string) => void
+}
+
+const ASSET_TYPES: Readonly<Record<string, string>> = {
+  "/index.html": "text/html; charset=utf-8",
+  "/app.js": "text/javascript; charset=utf-8",
+  "/app.css": "text/css; charset=utf-8"
+}
+
+const readAssets = (): Record<string, Asset> =>
+  Object.fromEntries(
+    Object.entries(ASSET_TYPES).map(([path, type]) => [path, { type, body: readFileSync(new URL(`./assets${path}`, import.meta.url), "utf8") }])
+  )
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"])
+
+const sample = <T>(items: ReadonlyArray<T>, size: number, seed: number): Array<T> => {
+  if (items.length <= size) return [...items]
+  const order = items.map((_, i) => i)
+  new SeededRandom(seed).fork("serve-reference").shuffle(order)
+  return order
+    .slice(0, size)
+    .sort((a, b) => a - b)
+    .map((i) => items[i] as T)
+}
+
+const round = (value: number, digits = 4) => Number(value.toFixed(digits))
+
+export const serveCommand = Effect.fn("serveCommand")(function* (options: ServeOptions) {
+  const resolved = yield* modelWithHeads(options.model, { headDir: options.head, hub: { offline: options.offline } })
+  if (resolved.note !== undefined) yield* Console.error(`carl: ${resolved.note}`)
+  const va = yield* readVaHead(resolved.headDir, `fit one with: carl fit-head --model ${options.model} --data <a VA corpus>`)
+  const ekman = yield* readEkmanHead(resolved.headDir).pipe(
+    Effect.map((head) => head as typeof head | undefined),
+    Effect.catchTag("HeadMissing", (_: HeadMissing) => Effect.succeed(undefined))
+  )
+  const referenceSpec: DataSpec = options.reference ?? { file: BUNDLED_EMOBANK, format: "emobank" }
+  const corpus = yield* readVaSpec(referenceSpec, false)
+  const examples: ReadonlyArray<VaExample> =
+    options.reference === undefined ? corpus.examples.filter((example) => example.split === "test") : corpus.examples
+  const chosen: Array<ReferenceSentence> = sample(examples, options.referenceSize, 42).map(({ text, valence, arousal }) => ({ text, valence, arousal }))
+  if (chosen.length < 3) return yield* new ServeError({ problem: `${referenceSpec.file}: ${chosen.length} reference sentences; the map needs at least 3` })
+
+  const text = yield* Effect.acquireRelease(
+    loadTextEncoder(resolved.model, { trainable: false, hub: { offline: options.offline } }),
+    (loaded) => Effect.sync(() => loaded.encoder.parameters.dispose())
+  )
+  const embedSettings = { pooling: va.card.encoder.pooling, batchSize: options.batchSize, maxLength: Math.min(va.card.encoder.maxLength, text.maxLength) }
+  const started = performance.now()
+  const vectors = embedTexts(text, chosen.map((sentence) => sentence.text), embedSettings).vectors
+  if ((vectors[0]?.length ?? 0) !== va.card.encoder.dims) {
+    return yield* new ServeError({
+      problem: `${resolved.headDir}/va-head.json was fitted on ${va.card.encoder.dims}-dimensional embeddings, but ${resolved.model} gives ${vectors[0]?.length ?? 0}: fit a head for this model (carl fit-head)`
+    })
+  }
+  const reference = yield* Effect.try({
+    try: () => buildReference(referenceSpec.file, chosen, vectors),
+    catch: (error) => new ServeError({ problem: `the reference corpus ${referenceSpec.file}: ${problemText(error)}` })
+  })
+  yield* Console.error(`carl serve: ${chosen.length} reference sentences from ${referenceSpec.file} embedded in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+
+  const scale = va.card.corpus.scale
+  const labels = (valence: number, arousal: number) => ({
+    valenceNorm: round(valence),
+    arousalNorm: round(arousal),
+    ...(scale === null ? {} : { valence: round(toNominal(valence, scale), 3), arousal: round(toNominal(arousal, scale), 3) })
+  })
+  const app: ServeApp = {
+    info: {
+      model: options.model,
+      loaded: resolved.model,
+      head: { corpus: va.card.corpus.name, scale, test: va.card.test },
+      emotion: ekman === undefined ? null : { classes: ekman.card.classes, corpus: ekman.card.corpus.name },
+      reference: {
+        name: reference.name,
+        size: chosen.length,
+        explained: reference.pca.explainedVarianceRatio.map((ratio) => round(ratio)),
+        points: chosen.map((sentence, i) => ({
+          text: sentence.text,
+          x: round(reference.points[i]?.[0] ?? 0),
+          y: round(reference.points[i]?.[1] ?? 0),
+          ...labels(sentence.valence, sentence.arousal)
+        }))
+      },
+      limits: SERVE_LIMITS
+    },
+    predict: (input) => {
+      const [vector] = embedTexts(text, [input], embedSettings).vectors
+      if (vector === undefined) throw new Error("no embedding")
+      const [prediction] = predictVa(va.readout, [vector])
+      const [emotion] = ekman === undefined ? [] : predictEkman(ekman.readout, [vector])
+      const [x, y] = placeOnMap(reference, vector)
+      return {
+        text: input,
+        ...labels(prediction?.valence ?? Number.NaN, prediction?.arousal ?? Number.NaN),
+        ...(emotion === undefined ? {} : { emotion: { name: emotion.emotion, probability: round(emotion.probability) } }),
+        map: { x: round(x), y: round(y) },
+        nearest: nearest(reference, vector, options.neighbours).map(({ index, similarity }) => ({
+          text: chosen[index]?.text ?? "",
+          similarity: round(similarity),
+          ...labels(chosen[index]?.valence ?? Number.NaN, chosen[index]?.arousal ?? Number.NaN)
+        }))
+      }
+    }
+  }
+
+  const loopback = LOOPBACK.has(options.host)
+  let allowed: ReadonlySet<string> | undefined
+  const handler = createHandler({
+    app,
+    assets: readAssets(),
+    limits: SERVE_LIMITS,
+    rateLimiter: tokenBuckets({ perSecond: 20, burst: 40 }),
+    allowedHosts: () => allowed,
+    onError: (error) => process.stderr.write(`carl serve: a request failed: ${problemText(error)}\n`)
+  })
+  const server = yield* Effect.acquireRelease(
+    Effect.callback<Server, ServeError>((resume) => {
+      const created = createServer(handler)
+      created.once("error", (error: NodeJS.ErrnoException) =>
+        resume(
+          Effect.fail(
+            new ServeError({
+              problem: `cannot listen on ${options.host}:${options.port} (${error.code ?? error.message})${error.code === "EADDRINUSE" ? "; choose another --port, or --port 0 for any free one" : ""}`
+            })
+          )
+        )
+      )
+      created.listen(options.port, options.host, () => resume(Effect.succeed(created)))
+    }),
+    (listening) =>
+      Effect.callback<void>((resume) => {
+        listening.close(() => resume(Effect.void))
+        listening.closeAllConnections()
+      })
+  )
+  const port = (server.address() as AddressInfo).port
+  if (loopback) allowed = new Set([`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`])
+  const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}/`
+  if (!loopback) yield* Console.error(`carl serve: warning: listening on ${options.host}, not only this machine: anyone who can reach it can use the model`)
+  yield* Console.log(`carl serve: ${url}  (${options.model}; Ctrl-C stops)`)
+  options.onListening?.(url)
+  const signal = yield* nextSignal
+  yield* Console.error(`carl serve: ${signal}: stopped`)
+})
