@@ -77,7 +77,7 @@ describe("readouts", () => {
   test("a VA head survives safetensors and its card, and refuses weights that do not match the card", async () => {
     const data = synthetic(60, 7, 6)
     const split = (from: number, to: number) => ({ texts: data.vectors.slice(from, to).map((_, i) => `t${from + i}`), valence: data.valence.slice(from, to), arousal: data.arousal.slice(from, to) })
-    const table = new Map(data.vectors.map((vector, i) => [`t${i}`, vector] as const))
+    const table = new Map<string, Float32Array>(data.vectors.map((vector, i) => [`t${i}`, vector]))
     const embed = (texts: ReadonlyArray<string>) => texts.map((text) => table.get(text) as Float32Array)
     const fitted = fitVaHead(embed, { train: split(0, 40), dev: split(40, 50), test: split(50, 60) }, { name: "synthetic", scale: { min: 1, max: 9 } }, { encoder: { model: "m", pooling: "cls", maxLength: 16 }, carl: "test" })
     const dir = inRoot("head")

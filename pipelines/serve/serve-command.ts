@@ -88,6 +88,43 @@ export const serveCommand = Effect.fn("serveCommand")(function* (options: ServeO
   const chosen: Array<ReferenceSentence> = sample(examples, options.referenceSize, 42).map(({ text, valence, arousal }) => ({ text, valence, arousal }))
   if (chosen.length < 3) return yield* new ServeError({ problem: `${referenceSpec.file}: ${chosen.length} reference sentences; the map needs at least 3` })
 
+  const loopback = LOOPBACK.has(options.host)
+  let allowed: ReadonlySet<string> | undefined
+  let app: ServeApp | undefined
+  const handler = createHandler({
+    app: () => app,
+    assets: readAssets(),
+    limits: SERVE_LIMITS,
+    rateLimiter: tokenBuckets({ perSecond: 20, burst: 40 }),
+    allowedHosts: () => allowed,
+    onError: (error) => process.stderr.write(`carl serve: a request failed: ${problemText(error)}\n`)
+  })
+  const server = yield* Effect.acquireRelease(
+    Effect.callback<Server, ServeError>((resume) => {
+      const created = createServer(handler)
+      created.once("error", (error: NodeJS.ErrnoException) =>
+        resume(
+          Effect.fail(
+            new ServeError({
+              problem: `cannot listen on ${options.host}:${options.port} (${error.code ?? error.message})${error.code === "EADDRINUSE" ? "; choose another --port, or --port 0 for any free one" : ""}`
+            })
+          )
+        )
+      )
+      created.listen(options.port, options.host, () => resume(Effect.succeed(created)))
+    }),
+    (listening) =>
+      Effect.callback<void>((resume) => {
+        listening.close(() => resume(Effect.void))
+        listening.closeAllConnections()
+      })
+  )
+  // Listening before the model loads: a port in use fails at once, and the page shows "loading".
+  const port = (server.address() as AddressInfo).port
+  if (loopback) allowed = new Set([`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`])
+  const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}/`
+  yield* Console.error(`carl serve: listening on ${url}; loading ${resolved.model} and the reference corpus`)
+
   const text = yield* Effect.acquireRelease(
     loadTextEncoder(resolved.model, { trainable: false, hub: { offline: options.offline } }),
     (loaded) => Effect.sync(() => loaded.encoder.parameters.dispose())
@@ -112,7 +149,7 @@ export const serveCommand = Effect.fn("serveCommand")(function* (options: ServeO
     arousalNorm: round(arousal),
     ...(scale === null ? {} : { valence: round(toNominal(valence, scale), 3), arousal: round(toNominal(arousal, scale), 3) })
   })
-  const app: ServeApp = {
+  app = {
     info: {
       model: options.model,
       loaded: resolved.model,
@@ -151,39 +188,6 @@ export const serveCommand = Effect.fn("serveCommand")(function* (options: ServeO
     }
   }
 
-  const loopback = LOOPBACK.has(options.host)
-  let allowed: ReadonlySet<string> | undefined
-  const handler = createHandler({
-    app,
-    assets: readAssets(),
-    limits: SERVE_LIMITS,
-    rateLimiter: tokenBuckets({ perSecond: 20, burst: 40 }),
-    allowedHosts: () => allowed,
-    onError: (error) => process.stderr.write(`carl serve: a request failed: ${problemText(error)}\n`)
-  })
-  const server = yield* Effect.acquireRelease(
-    Effect.callback<Server, ServeError>((resume) => {
-      const created = createServer(handler)
-      created.once("error", (error: NodeJS.ErrnoException) =>
-        resume(
-          Effect.fail(
-            new ServeError({
-              problem: `cannot listen on ${options.host}:${options.port} (${error.code ?? error.message})${error.code === "EADDRINUSE" ? "; choose another --port, or --port 0 for any free one" : ""}`
-            })
-          )
-        )
-      )
-      created.listen(options.port, options.host, () => resume(Effect.succeed(created)))
-    }),
-    (listening) =>
-      Effect.callback<void>((resume) => {
-        listening.close(() => resume(Effect.void))
-        listening.closeAllConnections()
-      })
-  )
-  const port = (server.address() as AddressInfo).port
-  if (loopback) allowed = new Set([`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`])
-  const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}/`
   if (!loopback) yield* Console.error(`carl serve: warning: listening on ${options.host}, not only this machine: anyone who can reach it can use the model`)
   yield* Console.log(`carl serve: ${url}  (${options.model}; Ctrl-C stops)`)
   options.onListening?.(url)

@@ -99,7 +99,8 @@ export const parsePredictRequest = (body: string, limits: ServeLimits): string =
 }
 
 export interface HandlerOptions {
-  readonly app: ServeApp
+  /** Undefined while the model loads: requests for it get a 503 until then. */
+  readonly app: () => ServeApp | undefined
   readonly assets: Readonly<Record<string, Asset>>
   readonly limits: ServeLimits
   readonly rateLimiter: RateLimiter
@@ -120,15 +121,17 @@ export const createHandler =
       if (!options.rateLimiter.take(request.socket.remoteAddress ?? "", Date.now())) throw new Refusal(429, "too many requests; slow down")
       const path = new URL(request.url ?? "/", "http://localhost").pathname
       const method = request.method ?? "GET"
+      const app = path.startsWith("/api/") ? options.app() : undefined
+      if (path.startsWith("/api/") && app === undefined) throw new Refusal(503, "the model is still loading; try again in a moment")
       if (path === "/api/predict") {
         if (method !== "POST") throw new Refusal(405, "use POST with a JSON body {\"text\": \"...\"}")
         const text = parsePredictRequest(await readBody(request, options.limits.maxBodyBytes), options.limits)
-        sendJson(response, 200, options.app.predict(text))
+        sendJson(response, 200, app?.predict(text))
         return
       }
       if (method !== "GET" && method !== "HEAD") throw new Refusal(405, `${method} is not served here`)
       if (path === "/api/info") {
-        sendJson(response, 200, options.app.info)
+        sendJson(response, 200, app?.info)
         return
       }
       if (path === "/favicon.ico") {
@@ -145,7 +148,7 @@ export const createHandler =
         return
       }
       if (error instanceof Refusal) {
-        sendJson(response, error.status, { error: error.message }, error.status === 429 ? { "retry-after": "1" } : {})
+        sendJson(response, error.status, { error: error.message }, error.status === 429 || error.status === 503 ? { "retry-after": "1" } : {})
         return
       }
       options.onError(error)

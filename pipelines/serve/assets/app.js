@@ -175,9 +175,21 @@ const selectTab = (selected) => {
   }
 }
 
-fetch("/api/info")
-  .then((response) => response.json())
+// While the server loads the model it answers 503: ask again until it is ready.
+const loadInfo = () =>
+  fetch("/api/info").then(async (response) => {
+    if (response.status === 503) {
+      status("the model is loading…", false)
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      return loadInfo()
+    }
+    if (!response.ok) throw new Error(`HTTP ${response.status}`)
+    return response.json()
+  })
+
+loadInfo()
   .then((body) => {
+    status("", false)
     info = body
     const test = info.head.test
     $("model").textContent =
