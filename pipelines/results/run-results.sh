@@ -1,54 +1,70 @@
 #!/usr/bin/env bash
-# docs/RESULTS.md, reproduced: base USE-lite against CARL-trained USE-lite and its two ablations
-# (w/o TP = --no-ptd, w/o MCCL = --no-mccl), each trained on EmoBank train with three seeds, then
-# every model evaluated by one `carl eval`, and the table written from its results JSON.
+# docs/RESULTS.md, reproduced. On EmoBank train, at the paper's budget (batch 128, 2 epochs =
+# 124 steps, max length 128, the best checkpoint chosen on EmoBank dev every 10 steps), three
+# seeds each of:
+#   plain          supervised VA regression (--plain), its learning rate chosen on dev (1e-4)
+#   paper          CARL with the paper's settings exactly (--preset paper)
+#   paper-no-ptd   the paper's "w/o TP" ablation
+#   paper-no-mccl  the paper's "w/o MCCL" ablation
+#   recipe         CARL with the recipe chosen on dev (carl train's default, --preset recipe)
+# and each run's best model, with base USE-lite, evaluated by `carl eval` (EVAL_TASKS; IMDB capped
+# at 2,000 reviews per split). Then the tables: summarize-results.ts.
 #
-#   bash pipelines/results/run-results.sh [data-dir] [out-dir]
+#   bash pipelines/results/run-results.sh [emobank.csv] [out-dir] [data-dir]
 #
-# Every run's folder (run.json, metrics.jsonl, final/) stays under out-dir; a finished run is
-# not repeated, so the script can be stopped and started again.
+# Resumable: a finished run or evaluation is not repeated; a run stopped part-way continues from
+# its last checkpoint (--resume). VARIANTS and SEEDS choose a subset.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-DATA_DIR="${1:-../shared/data}"
+EMOBANK="${1:-data/emobank/emobank.csv}"
 OUT="${2:-runs/results}"
-STEPS="${STEPS:-150}"
-BATCH="${BATCH:-16}"
-LR="${LR:-1e-4}"
-MAX_LENGTH="${MAX_LENGTH:-64}"
-MAX_EXAMPLES="${MAX_EXAMPLES:-3000}"
+DATA_DIR="${3:-${CARL_DATA_DIR:-$HOME/.cache/carl/data}}"
 SEEDS="${SEEDS:-1 2 3}"
+VARIANTS="${VARIANTS:-plain paper paper-no-ptd paper-no-mccl recipe}"
+EVAL_TASKS="${EVAL_TASKS:-va,mr,cr,sst5,ekman,imdb,align}"
 BACKEND="${BACKEND:-auto}"
 carl() { npx tsx bin/carl.ts "$@"; }
 
-mkdir -p "$OUT"
-models=(use-lite)
+flags_of() {
+  case "$1" in
+    plain) echo "--preset paper --plain --lr 1e-4" ;;
+    paper) echo "--preset paper" ;;
+    paper-no-ptd) echo "--preset paper --no-ptd" ;;
+    paper-no-mccl) echo "--preset paper --no-mccl" ;;
+    recipe) echo "--preset recipe" ;;
+    *) echo "unknown variant $1" >&2; exit 2 ;;
+  esac
+}
+
+evaluate() { # model, results file
+  [ -f "$2" ] && return 0
+  echo "== evaluating $1 ($(date -u +%T))"
+  local start
+  start=$(date +%s)
+  carl eval --model "$1" --tasks "$EVAL_TASKS" --data-dir "$DATA_DIR" --max-examples imdb=2000 \
+    --backend "$BACKEND" --out "$2" > "$2.log" 2>&1 || { echo "== evaluation of $1 failed: $(tail -n 1 "$2.log")"; return 1; }
+  echo "== $1 evaluated in $(( $(date +%s) - start )) s"
+}
+
+mkdir -p "$OUT/eval"
+evaluate use-lite "$OUT/eval/use-lite.json"
 for seed in $SEEDS; do
-  for variant in carl no-ptd no-mccl; do
+  for variant in $VARIANTS; do
     run="$OUT/$variant-seed$seed"
-    flags=()
-    [ "$variant" = no-ptd ] && flags+=(--no-ptd)
-    [ "$variant" = no-mccl ] && flags+=(--no-mccl)
     if [ ! -f "$run/final/config.json" ]; then
-      rm -rf "$run"
-      echo "== training $run"
+      resume=()
+      if [ -f "$run/checkpoints/latest" ]; then resume=(--resume); else rm -rf "$run"; fi
+      echo "== training $run ($(date -u +%T))"
       start=$(date +%s)
-      carl train --model use-lite --data "$DATA_DIR/emobank/emobank.csv" --steps "$STEPS" \
-        --batch-size "$BATCH" --lr "$LR" --max-length "$MAX_LENGTH" --seed "$seed" \
-        --backend "$BACKEND" --no-progress --out "$run" "${flags[@]}"
+      # shellcheck disable=SC2046
+      carl train --model use-lite --data "$EMOBANK" --seed "$seed" --eval-every 10 --checkpoint-every 20 \
+        --no-heads --no-progress --backend "$BACKEND" --out "$run" "${resume[@]}" $(flags_of "$variant") \
+        >> "$run.log" 2>&1 || { echo "== $run failed: $(tail -n 1 "$run.log")"; continue; }
       echo "== $run: $(( $(date +%s) - start )) s"
     fi
-    models+=("$run/final")
+    evaluate "$run/best" "$OUT/eval/$variant-seed$seed.json" || true
   done
 done
-
-model_flags=()
-for model in "${models[@]}"; do model_flags+=(--model "$model"); done
-echo "== evaluating ${#models[@]} models"
-start=$(date +%s)
-carl eval "${model_flags[@]}" --tasks va,mr,cr,sst5,ekman,align --data-dir "$DATA_DIR" \
-  --max-examples "$MAX_EXAMPLES" --max-length "$MAX_LENGTH" --backend "$BACKEND" \
-  --out "$OUT/results.json" --report "$OUT/report.html"
-echo "== evaluation: $(( $(date +%s) - start )) s"
-npx tsx pipelines/results/summarize-results.ts "$OUT/results.json" > "$OUT/RESULTS-table.md"
-echo "== table: $OUT/RESULTS-table.md"
+npx tsx pipelines/results/summarize-results.ts "$OUT" > "$OUT/RESULTS-table.md"
+echo "== tables: $OUT/RESULTS-table.md"
