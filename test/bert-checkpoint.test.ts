@@ -2,7 +2,7 @@
  * BERT/RoBERTa checkpoints in Hugging Face layout.
  *
  * (a) carl's forward computes what Hugging Face's BertModel/RobertaModel compute: checkpoints
- *     made by ../shared/bench/torch_carl.py, and checkpoints carl saves, run through carl on a
+ *     made by pipelines/bench/peer/torch_carl.py, and checkpoints carl saves, run through carl on a
  *     padded ragged batch and through PyTorch one unpadded sentence at a time. These skip, with
  *     the reason, where /usr/bin/python3 cannot import torch.
  * (b) load → save → load gives the same bits, from F32, F16 and BF16 files.
@@ -38,7 +38,7 @@ import { forEachBackend } from "./support/backends.ts"
 
 const run = promisify(execFile)
 
-const TORCH_CARL = resolve(import.meta.dirname, "../../shared/bench/torch_carl.py")
+const TORCH_CARL = resolve(import.meta.dirname, "../pipelines/bench/peer/torch_carl.py")
 /** Debian's python3 with python3-torch; another interpreter with torch can be named here. */
 const PYTHON = process.env.CARL_TORCH_PYTHON ?? "/usr/bin/python3"
 

@@ -15,6 +15,7 @@ import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
+import { BUNDLED_EMOBANK } from "../plugins/data/bundled.ts"
 import { gzipSync } from "node:zlib"
 import { after, before, beforeEach, describe, test } from "node:test"
 import { Effect, Result } from "effect"
@@ -148,7 +149,8 @@ const urlPathOf = (name: string): string => {
 }
 
 const EMOBANK_URL_PATH = urlPathOf("emobank")
-const REAL_EMOBANK = join(SHARED_DATA, "emobank", "emobank.csv")
+// The bundled copy is the pinned file (data/emobank/README.md gives the same sha256).
+const REAL_EMOBANK = BUNDLED_EMOBANK
 
 // ---------------------------------------------------------------- the server
 

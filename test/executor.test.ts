@@ -1,6 +1,6 @@
 /**
  * The staged executor against a CARL step written directly, without the graph, the way
- * ../shared/bench/torch_carl.py writes it: the gradients of 0.8·MCCL and of 0.2·PTD on e + δ,
+ * pipelines/bench/peer/torch_carl.py writes it: the gradients of 0.8·MCCL and of 0.2·PTD on e + δ,
  * summed. Equal gradients mean the stages, the saliency hook, the recomputed word embeddings
  * of the PTD stage, and the separate backward pass all do what core/executor.ts says.
  */

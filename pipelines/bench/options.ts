@@ -1,6 +1,6 @@
 /**
  * What `carl bench` takes. The names are the flags (`--layers 2 --hidden 128 ...`), so that the
- * command line, this type and the peer's argparse options (../shared/bench/torch_carl.py) match
+ * command line, this type and the peer's argparse options (peer/torch_carl.py) match
  * one to one; the defaults are the peer's.
  */
 import { Schema } from "effect"

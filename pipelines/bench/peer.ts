@@ -1,5 +1,5 @@
 /**
- * The PyTorch peer (../shared/bench/torch_carl.py bench), run as a child process with the same
+ * The PyTorch peer (pipelines/bench/peer/torch_carl.py bench), run as a child process with the same
  * config and thread count. It inherits this process's environment untouched: the BLAS settings
  * (OPENBLAS_*, OMP_*) stay as the machine has them, and are recorded.
  */
@@ -10,7 +10,7 @@ import type { BenchOptions } from "./options.ts"
 
 /** Debian's PyTorch is installed for the system python, not for a pyenv one. */
 export const PEER_PYTHON = "/usr/bin/python3"
-export const PEER_SCRIPT = fileURLToPath(new URL("../../../shared/bench/torch_carl.py", import.meta.url))
+export const PEER_SCRIPT = fileURLToPath(new URL("./peer/torch_carl.py", import.meta.url))
 
 export class BenchPeerError extends Schema.TaggedError<BenchPeerError>()("BenchPeerError", {
   command: Schema.String,

@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS="${1:-3}"
-EMOBANK="${EMOBANK:-../shared/data/emobank/emobank.csv}"
+EMOBANK="${EMOBANK:-data/emobank/emobank.csv}"
 SHAPE=(--layers 2 --hidden 128 --heads 2 --ffn 512 --vocab 30522 --seq 64 --batch 32 --steps 5 --threads 2)
 BERT_BASE=(--layers 12 --hidden 768 --heads 12 --ffn 3072 --vocab 30522 --seq 128 --threads 2)
 USE_LITE=(--model use-lite --batch 128 --seq 128 --steps 5 --threads 2)
@@ -32,7 +32,7 @@ bench() {
 load() { echo "{\"load_average\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"; }
 
 echo "{\"machine\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)\",\"cores\":$(nproc),\"date\":\"$(date -u +%FT%TZ)\",\"OPENBLAS_CORETYPE\":\"${OPENBLAS_CORETYPE:-unset}\"}"
-if [ -f ../shared/bench/sgemm_peak.c ] && cc -O2 ../shared/bench/sgemm_peak.c -o /tmp/carl_sgemm_peak -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas 2>/dev/null; then
+if cc -O2 pipelines/bench/peer/sgemm_peak.c -o /tmp/carl_sgemm_peak -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas 2>/dev/null; then
   OPENBLAS_NUM_THREADS=1 /tmp/carl_sgemm_peak
   OPENBLAS_NUM_THREADS=2 /tmp/carl_sgemm_peak
 fi

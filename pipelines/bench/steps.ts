@@ -1,6 +1,6 @@
 /**
  * Full CARL steps on a random BERT of a given shape, timed as the PyTorch peer times its own
- * (../shared/bench/torch_carl.py bench): same batch rule, `warmup` untimed steps, then the median
+ * (peer/torch_carl.py bench): same batch rule, `warmup` untimed steps, then the median
  * of `steps` timed ones, tokens/s counting padding.
  */
 import * as tf from "@tensorflow/tfjs"

@@ -26,7 +26,7 @@ export const benchCli = (cli: Argv<GlobalOptions>) =>
           .option("model", { type: "string", describe: "use-lite, a model folder or a hub id (default: a random BERT of the shape flags for steps, use-lite for --embed)" })
           .option("data", { type: "string", describe: "steps on the first --batch training sentences of this VA file (as carl train --data), cut to --seq tokens" })
           .option("micro-batch", { type: "string", describe: "rows per micro-batch of a step (a number, or auto: what fits the backend's memory); default: the whole batch" })
-          .option("peer", { type: "boolean", default: false, describe: "also run ../shared/bench/torch_carl.py bench with the same config, and print the ratio" })
+          .option("peer", { type: "boolean", default: false, describe: "also run the PyTorch peer (pipelines/bench/peer/torch_carl.py bench) with the same config, and print the ratio" })
           .option("profile", { type: "boolean", default: false, describe: "also list the kernels of one profiled step" })
           .example("$0 bench --peer", "the issue's configuration, carl then the PyTorch peer, and the ratio")
           .example("$0 bench --embed --model use-lite", "embedding throughput, ours and the graph model's")
