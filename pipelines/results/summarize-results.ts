@@ -1,31 +1,35 @@
 /**
- * The table of docs/RESULTS.md from one `carl eval` results file: the base model as it is, and each
- * trained variant (folders named <variant>-seed<N>, as run-results.sh names them) as the mean ± the
- * sample standard deviation over its seeds.
+ * docs/RESULTS.md's tables from a run-results.sh folder: every `eval/<variant>-seed<N>.json` (one
+ * `carl eval` results file per model, `eval/use-lite.json` the base) and every run folder's
+ * metrics.jsonl.
  *
- *   npx tsx pipelines/results/summarize-results.ts runs/results/results.json [runs/results] > table.md
+ *   npx tsx pipelines/results/summarize-results.ts runs/results > runs/results/RESULTS-table.md
  *
- * With the runs folder it adds a second table from each run's metrics.jsonl: the first and last
- * step's losses, and the training run's own before/after test correlations.
+ * Table 1: held-out metrics, mean ± sample sd over seeds. Table 2: each variant against the base
+ * model and the supervised baseline on valence and arousal r, in units of the variant's sd.
+ * Table 3: what training logged: the best dev step, the MCCL loss, the identity-shortcut
+ * diagnostics, the target's drift, the gradient norm.
  */
 import { readdir, readFile } from "node:fs/promises"
-import { join } from "node:path"
+import { basename, join } from "node:path"
 import { Effect } from "effect"
 import { parseResults } from "../report/index.ts"
 
-/** A model's entry as the results file decodes (undefined correlations are null there). */
 type ModelResults = Effect.Success<ReturnType<typeof parseResults>>["models"][number]
 
-const VARIANTS: ReadonlyArray<{ readonly key: string; readonly label: string }> = [
-  { key: "carl", label: "CARL (MCCL + PTD)" },
-  { key: "no-ptd", label: "w/o TP (MCCL only)" },
-  { key: "no-mccl", label: "w/o MCCL (PTD only)" }
+export const VARIANTS: ReadonlyArray<{ readonly key: string; readonly label: string }> = [
+  { key: "plain", label: "supervised (--plain, lr 1e-4)" },
+  { key: "paper", label: "CARL, the paper's settings" },
+  { key: "paper-no-ptd", label: "  w/o TP (MCCL only)" },
+  { key: "paper-no-mccl", label: "  w/o MCCL (PTD only)" },
+  { key: "recipe", label: "CARL, the recipe" },
+  { key: "recipe-no-ptd", label: "  recipe w/o TP" },
+  { key: "recipe-no-mccl", label: "  recipe w/o MCCL" }
 ]
 
 interface Column {
   readonly header: string
   readonly value: (model: ModelResults) => number | null | undefined
-  /** Printed as value × scale with this many decimals. */
   readonly scale: number
   readonly digits: number
 }
@@ -43,108 +47,164 @@ const COLUMNS: ReadonlyArray<Column> = [
   { header: "IMDB", value: (m) => m.tasks.imdb?.accuracy, scale: 100, digits: 2 },
   { header: "Ekman acc", value: (m) => m.tasks.ekman?.accuracy, scale: 100, digits: 2 },
   { header: "Ekman F1", value: (m) => m.tasks.ekman?.f1, scale: 1, digits: 3 },
-  { header: "align ↓", value: (m) => m.tasks.align?.alignment, scale: 1, digits: 3 },
-  { header: "unif ↓", value: (m) => m.tasks.align?.uniformity, scale: 1, digits: 3 }
+  { header: "align", value: (m) => m.tasks.align?.alignment, scale: 1, digits: 3 },
+  { header: "unif", value: (m) => m.tasks.align?.uniformity, scale: 1, digits: 3 }
 ]
 
-const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
-const sampleStd = (xs: ReadonlyArray<number>) => {
+export const mean = (xs: ReadonlyArray<number>): number => xs.reduce((a, b) => a + b, 0) / xs.length
+export const sampleSd = (xs: ReadonlyArray<number>): number => {
   if (xs.length < 2) return Number.NaN
   const m = mean(xs)
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1))
 }
 
-const cell = (column: Column, models: ReadonlyArray<ModelResults>): string => {
-  const values = models.map(column.value).filter((v): v is number => typeof v === "number" && Number.isFinite(v)).map((v) => v * column.scale)
-  if (values.length === 0) return "–"
-  if (values.length === 1) return (values[0] ?? 0).toFixed(column.digits)
-  return `${mean(values).toFixed(column.digits)} ± ${sampleStd(values).toFixed(column.digits)}`
+const finite = (values: ReadonlyArray<number | null | undefined>): Array<number> => values.filter((v): v is number => typeof v === "number" && Number.isFinite(v))
+
+const meanSd = (values: ReadonlyArray<number>, digits: number): string =>
+  values.length === 0 ? "–" : values.length === 1 ? (values[0] ?? 0).toFixed(digits) : `${mean(values).toFixed(digits)} ± ${sampleSd(values).toFixed(digits)}`
+
+const cell = (column: Column, models: ReadonlyArray<ModelResults>): string =>
+  meanSd(finite(models.map(column.value)).map((v) => v * column.scale), column.digits)
+
+const runName = /^(.+)-seed(\d+)$/
+
+interface Evaluated {
+  readonly variant: string
+  readonly seed: number
+  readonly model: ModelResults
 }
 
-const variantOf = (name: string): { readonly variant: string; readonly seed: number } | undefined => {
-  const match = /(carl|no-ptd|no-mccl)-seed(\d+)/.exec(name)
-  return match === null ? undefined : { variant: match[1] ?? "", seed: Number(match[2]) }
+const readEvaluations = async (folder: string): Promise<{ readonly base: ModelResults | undefined; readonly runs: Array<Evaluated> }> => {
+  const dir = join(folder, "eval")
+  const files = (await readdir(dir)).filter((name) => name.endsWith(".json")).sort()
+  let base: ModelResults | undefined
+  const runs: Array<Evaluated> = []
+  for (const file of files) {
+    const text = await readFile(join(dir, file), "utf8")
+    const results = await Effect.runPromise(parseResults(text, join(dir, file)))
+    const [model] = results.models
+    if (model === undefined) continue
+    const name = basename(file, ".json")
+    const match = runName.exec(name)
+    if (match === null) base = model
+    else runs.push({ variant: match[1] ?? "", seed: Number(match[2]), model })
+  }
+  return { base, runs }
 }
 
-export const summarizeResults = (text: string, source: string) =>
-  Effect.gen(function* () {
-    const results = yield* parseResults(text, source)
-    const shown = COLUMNS.filter((column) => results.models.some((model) => column.value(model) !== undefined))
-    const rows: Array<string> = []
-    for (const model of results.models.filter((m) => variantOf(m.name) === undefined)) {
-      rows.push(`| ${model.name} (base) | 1 | ${shown.map((column) => cell(column, [model])).join(" | ")} |`)
-    }
-    for (const { key, label } of VARIANTS) {
-      const runs = results.models.filter((m) => variantOf(m.name)?.variant === key)
-      if (runs.length === 0) continue
-      const seeds = runs.map((m) => variantOf(m.name)?.seed).join(", ")
-      rows.push(`| ${label} | ${runs.length} (seeds ${seeds}) | ${shown.map((column) => cell(column, runs)).join(" | ")} |`)
-    }
-    return [
-      `| model | runs | ${shown.map((c) => c.header).join(" | ")} |`,
-      `|---|---|${shown.map(() => "---:").join("|")}|`,
-      ...rows,
-      "",
-      `Backend ${results.backend.name} (${results.backend.threads} threads), pooling ${results.pooling}, max length ${results.maxLength}, ` +
-        `seed ${results.seed}, per-split cap ${results.maxExamples === undefined || results.maxExamples === null ? "none" : typeof results.maxExamples === "number" ? results.maxExamples : Object.entries(results.maxExamples).map(([name, cap]) => `${name} ${cap}`).join(", ")}; results file created ${results.createdAt}.`
-    ].join("\n")
-  })
+type Line = Readonly<Record<string, unknown>>
+const num = (line: Line | undefined, key: string): number => (typeof line?.[key] === "number" ? (line[key] as number) : Number.NaN)
 
-interface MetricsLine {
-  readonly step?: number
-  readonly evaluation?: string
-  readonly objective?: number
-  readonly "loss.mccl"?: number
-  readonly "loss.ptd"?: number
-  readonly perturbationNorm?: number
-  readonly "valence.pearson"?: number
-  readonly "arousal.pearson"?: number
+interface Training {
+  readonly variant: string
+  readonly bestStep: number
+  readonly bestDev: number
+  readonly devAtZero: number
+  readonly mcclFirst: number
+  readonly mcclLast: number
+  readonly diagonalLast: number
+  readonly driftLast: number
+  readonly gradientMedian: number
+  readonly perturbationLast: number
+  readonly ptdLast: number
 }
 
-const fixed = (value: number | undefined, digits: number) => (value === undefined ? "–" : value.toFixed(digits))
+const median = (xs: ReadonlyArray<number>) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted.length === 0 ? Number.NaN : (sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN)
+}
 
-/** One row per run folder <variant>-seed<N>: what its metrics.jsonl says about the training itself. */
-export const summarizeRuns = async (runsDir: string): Promise<string> => {
-  const rows: Array<string> = []
-  const names = (await readdir(runsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && variantOf(e.name) !== undefined).map((e) => e.name).sort()
-  for (const name of names) {
-    const text = await readFile(join(runsDir, name, "metrics.jsonl"), "utf8")
-    const lines = text.split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line) as MetricsLine)
-    const steps = lines.filter((line) => line.objective !== undefined)
-    const evaluations = lines.filter((line) => line.evaluation !== undefined)
+const readTraining = async (folder: string): Promise<Array<Training>> => {
+  const out: Array<Training> = []
+  for (const entry of (await readdir(folder, { withFileTypes: true })).filter((e) => e.isDirectory() && runName.test(e.name)).map((e) => e.name).sort()) {
+    const text = await readFile(join(folder, entry, "metrics.jsonl"), "utf8").catch(() => "")
+    const lines = text.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Line)
+    const dev = lines.filter((line) => String(line["evaluation"] ?? "").includes("(dev)"))
+    const steps = lines.filter((line) => typeof line["objective"] === "number")
+    if (steps.length === 0) continue
+    const best = dev.reduce<Line | undefined>((top, line) => (top === undefined || num(line, "va.pearson") > num(top, "va.pearson") ? line : top), undefined)
     const first = steps[0]
     const last = steps.at(-1)
-    const before = evaluations[0]
-    const after = evaluations.at(-1)
-    rows.push(
-      `| ${name} | ${steps.length} | ${fixed(first?.["loss.mccl"], 2)} → ${fixed(last?.["loss.mccl"], 2)} | ${fixed(first?.["loss.ptd"], 3)} → ${fixed(last?.["loss.ptd"], 3)} | ` +
-        `${last?.perturbationNorm === undefined ? "–" : last.perturbationNorm.toExponential(1)} | ` +
-        `${fixed(before?.["valence.pearson"], 3)} → ${fixed(after?.["valence.pearson"], 3)} | ${fixed(before?.["arousal.pearson"], 3)} → ${fixed(after?.["arousal.pearson"], 3)} |`
+    out.push({
+      variant: runName.exec(entry)?.[1] ?? entry,
+      bestStep: num(best, "step"),
+      bestDev: num(best, "va.pearson"),
+      devAtZero: num(dev[0], "va.pearson"),
+      mcclFirst: num(first, "loss.mccl"),
+      mcclLast: num(last, "loss.mccl"),
+      diagonalLast: num(last, "mccl.diagonalShare"),
+      driftLast: num(dev.at(-1), "targetDrift"),
+      gradientMedian: median(finite(steps.map((line) => num(line, "gradientNorm")))),
+      perturbationLast: num(last, "perturbationNorm"),
+      ptdLast: num(last, "loss.ptd")
+    })
+  }
+  return out
+}
+
+export const summarize = async (folder: string): Promise<string> => {
+  const { base, runs } = await readEvaluations(folder)
+  const all = [...(base === undefined ? [] : [base]), ...runs.map((run) => run.model)]
+  const shown = COLUMNS.filter((column) => all.some((model) => finite([column.value(model)]).length > 0))
+  const lines: Array<string> = []
+  lines.push(`| model | seeds | ${shown.map((c) => c.header).join(" | ")} |`, `|---|---|${shown.map(() => "---:").join("|")}|`)
+  if (base !== undefined) lines.push(`| base USE-lite | – | ${shown.map((column) => cell(column, [base])).join(" | ")} |`)
+  const byVariant = (key: string) => runs.filter((run) => run.variant === key)
+  for (const { key, label } of VARIANTS) {
+    const chosen = byVariant(key)
+    if (chosen.length === 0) continue
+    lines.push(`| ${label} | ${chosen.map((run) => run.seed).join(", ")} | ${shown.map((column) => cell(column, chosen.map((run) => run.model))).join(" | ")} |`)
+  }
+
+  // Against the base model and the supervised baseline: the difference of means, and how many of the variant's sds it is.
+  const plain = byVariant("plain").map((run) => run.model)
+  const against = (values: ReadonlyArray<number>, reference: ReadonlyArray<number>) => {
+    if (values.length === 0 || reference.length === 0) return "–"
+    const difference = mean(values) - mean(reference)
+    const sd = sampleSd(values)
+    return `${difference >= 0 ? "+" : ""}${difference.toFixed(3)}${Number.isFinite(sd) && sd > 0 ? ` (${(difference / sd).toFixed(1)} sd)` : ""}`
+  }
+  lines.push("", "| model | V r − base | A r − base | V r − supervised | A r − supervised |", "|---|---:|---:|---:|---:|")
+  for (const { key, label } of VARIANTS) {
+    const chosen = byVariant(key).map((run) => run.model)
+    if (chosen.length === 0) continue
+    const values = (dimension: "valence" | "arousal", models: ReadonlyArray<ModelResults>) => finite(models.map((m) => m.tasks.va?.[dimension].pearson))
+    const baseline = base === undefined ? [] : [base]
+    lines.push(
+      `| ${label} | ${against(values("valence", chosen), values("valence", baseline))} | ${against(values("arousal", chosen), values("arousal", baseline))} | ` +
+        `${key === "plain" ? "–" : against(values("valence", chosen), values("valence", plain))} | ${key === "plain" ? "–" : against(values("arousal", chosen), values("arousal", plain))} |`
     )
   }
-  return [
-    "| run | steps | L_MCCL first → last | L_PTD first → last | last ‖ẽ − e‖ | test V r before → after | test A r before → after |",
-    "|---|---:|---:|---:|---:|---:|---:|",
-    ...rows
-  ].join("\n")
+
+  const training = await readTraining(folder)
+  if (training.length > 0) {
+    lines.push(
+      "",
+      "| model | best dev step | dev VA r: step 0 → best | L_MCCL first → last | P_sim diagonal, last | target drift, last | gradient norm, median | L_PTD, last | ‖ẽ − e‖, last |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )
+    for (const { key, label } of VARIANTS) {
+      const chosen = training.filter((run) => run.variant === key)
+      if (chosen.length === 0) continue
+      const of = (pick: (run: Training) => number, digits: number) => meanSd(finite(chosen.map(pick)), digits)
+      const exp = (pick: (run: Training) => number) => {
+        const values = finite(chosen.map(pick))
+        return values.length === 0 ? "–" : mean(values).toExponential(1)
+      }
+      lines.push(
+        `| ${label} | ${chosen.map((run) => run.bestStep).join(", ")} | ${of((r) => r.devAtZero, 3)} → ${of((r) => r.bestDev, 3)} | ${of((r) => r.mcclFirst, 2)} → ${of((r) => r.mcclLast, 2)} | ` +
+          `${of((r) => r.diagonalLast, 3)} | ${of((r) => r.driftLast, 4)} | ${of((r) => r.gradientMedian, 2)} | ${of((r) => r.ptdLast, 3)} | ${exp((r) => r.perturbationLast)} |`
+      )
+    }
+  }
+  return lines.join("\n")
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const file = process.argv[2]
-  if (file === undefined) {
-    process.stderr.write("usage: summarize-results.ts <results.json>\n")
+  const folder = process.argv[2]
+  if (folder === undefined) {
+    process.stderr.write("usage: summarize-results.ts <run-results folder>\n")
     process.exit(2)
   }
-  const text = await readFile(file, "utf8").catch((error: unknown) => {
-    process.stderr.write(`summarize-results: cannot read ${file}: ${error instanceof Error ? error.message : String(error)}\n`)
-    process.exit(1)
-  })
-  const exit = await Effect.runPromiseExit(summarizeResults(text, file))
-  if (exit._tag === "Failure") {
-    process.stderr.write(`summarize-results: ${file}: ${String(exit.cause)}\n`)
-    process.exit(1)
-  }
-  process.stdout.write(`${exit.value}\n`)
-  const runsDir = process.argv[3]
-  if (runsDir !== undefined) process.stdout.write(`\n${await summarizeRuns(runsDir)}\n`)
+  process.stdout.write(`${await summarize(folder)}\n`)
 }

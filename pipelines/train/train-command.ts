@@ -1,9 +1,8 @@
 /**
  * `carl train`: data, configuration and flags into a training run, and its before/after report.
- * With no arguments it is the embedded default: USE-lite on the bundled demo corpus.
+ * With no arguments (cli/train.ts) it is the demo: the recipe on the bundled EmoBank.
  */
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { Console, Effect } from "effect"
 import type { CarlConfig } from "../../plugins/carl/config.ts"
 import type { EvaluationResult } from "../../plugins/evaluators/evaluator.ts"
@@ -11,8 +10,6 @@ import type { CarlVariant } from "../carl-graph.ts"
 import { loadTrainingData, type DataSpec } from "./load-training-data.ts"
 import { selectionEvaluators, type SelectionTask } from "./evaluation.ts"
 import { train, type TrainOptions } from "./train.ts"
-
-export const DEMO_CORPUS = fileURLToPath(new URL("../../data/demo/demo-va.csv", import.meta.url))
 
 /** The trainer's options, with data files to read instead of data in memory. */
 export interface TrainCommandOptions extends Omit<TrainOptions, "data" | "variant" | "evalTrainLimit" | "selection"> {

@@ -1,0 +1,76 @@
+/**
+ * Where a CARL run's drop in L_MCCL came from (docs/RESULTS.md, "the identity shortcut"): L_MCCL, the
+ * diagonal's share of P_sim and the loss without the diagonal, on EmoBank's dev split in batches of
+ * 128 (no dropout), for
+ *   trained              the run's last checkpoint: encoders and heads as trained;
+ *   initial + trained heads  USE-lite as shipped for both encoders, the trained heads: if this is as
+ *                        low as "trained", the heads took the drop, not the encoder;
+ *   initial              USE-lite as shipped and the heads as initialised (the run's seed).
+ *
+ *   npx tsx pipelines/results/diagnose-run.ts runs/results/paper-seed1 [emobank.csv] > diagnosis.json
+ */
+import * as tf from "@tensorflow/tfjs"
+import { Effect } from "effect"
+import { AdamW } from "../../core/adamw.ts"
+import { useBackend } from "../../plugins/backends/index.ts"
+import { decodeConfig } from "../../plugins/carl/config.ts"
+import { runForward } from "../../core/executor.ts"
+import { SeededRandom } from "../../core/random.ts"
+import { loadUseLite } from "../../plugins/encoders/index.ts"
+import { loadTextEncoder } from "../../plugins/encoders/load-text-encoder.ts"
+import { carlGraph, carlParameterSets, createCarlModel, disposeCarlModel, type CarlModel } from "../carl-graph.ts"
+import { batchOf, tokenizeExamples } from "../train/batches.ts"
+import { loadLatestCheckpoint, restoreCheckpoint } from "../train/checkpoint.ts"
+import { loadTrainingData } from "../train/load-training-data.ts"
+import { readFile } from "node:fs/promises"
+import { join } from "node:path"
+
+const run = process.argv[2]
+const dataFile = process.argv[3] ?? "data/emobank/emobank.csv"
+if (run === undefined) throw new Error("usage: diagnose-run.ts <run folder> [emobank.csv]")
+await useBackend("auto")
+const runJson = JSON.parse(await readFile(join(run, "run.json"), "utf8")) as { readonly config: unknown }
+const config = await Effect.runPromise(decodeConfig(runJson.config, join(run, "run.json")))
+const data = await Effect.runPromise(loadTrainingData([{ file: dataFile }], { seed: config.seed, skipBadRows: true }))
+const text = await Effect.runPromise(Effect.scoped(loadTextEncoder("use-lite", { trainable: true })))
+const tokenized = tokenizeExamples(text.tokenizer, data.dev, config.model.maxLength)
+
+const measure = (model: CarlModel) => {
+  const graph = carlGraph(model, config)
+  const totals = { mccl: 0, diagonal: 0, offDiagonal: 0, labelDiagonal: 0, batches: 0 }
+  for (let start = 0; start + 128 <= data.dev.length; start += 128) {
+    const batch = batchOf(tokenized, Array.from({ length: 128 }, (_, i) => start + i))
+    const out = runForward(graph, { ...batch.inputs }, ["loss.mccl", "mccl.diagonalShare", "mccl.offDiagonalLoss", "mccl.labelDiagonalShare"])
+    totals.mccl += out["loss.mccl"].dataSync()[0] ?? Number.NaN
+    totals.diagonal += out["mccl.diagonalShare"].dataSync()[0] ?? Number.NaN
+    totals.offDiagonal += out["mccl.offDiagonalLoss"].dataSync()[0] ?? Number.NaN
+    totals.labelDiagonal += out["mccl.labelDiagonalShare"].dataSync()[0] ?? Number.NaN
+    totals.batches += 1
+    tf.dispose([...Object.values(out), ...Object.values(batch.inputs)])
+  }
+  const n = totals.batches
+  return { loss: totals.mccl / n, diagonalShare: totals.diagonal / n, offDiagonalLoss: totals.offDiagonal / n, labelDiagonalShare: totals.labelDiagonal / n, batches: n }
+}
+
+const fresh = async () => {
+  const { encoder } = await loadUseLite({ trainable: true })
+  return createCarlModel(encoder, config, new SeededRandom(config.seed).fork("heads"))
+}
+const restore = async (model: CarlModel) => {
+  const loaded = await Effect.runPromise(loadLatestCheckpoint(run))
+  const optimizer = new AdamW()
+  await Effect.runPromise(restoreCheckpoint(loaded, carlParameterSets(model), optimizer))
+  optimizer.dispose()
+}
+
+const trained = await fresh()
+await restore(trained)
+const initial = await fresh()
+const mixed = await fresh()
+// The trained heads on the encoders as shipped.
+for (const name of ["projection", "targetProjection", "prediction"] as const) {
+  for (const [key, variable] of trained[name].entries()) mixed[name].get(key).assign(variable)
+}
+const result = { run, trained: measure(trained), initialWithTrainedHeads: measure(mixed), initial: measure(initial) }
+console.log(JSON.stringify(result, null, 2))
+for (const model of [trained, initial, mixed]) disposeCarlModel(model)
