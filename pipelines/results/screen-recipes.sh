@@ -12,7 +12,7 @@
 # A finished run (its final/ model written) is not repeated: stop and start it again at will.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DATA="${1:-../shared/data/emobank/emobank.csv}"
+DATA="${1:-data/emobank/emobank.csv}"
 OUT="${2:-runs/screen}"
 SEED="${SEED:-1}"
 EVAL_EVERY="${EVAL_EVERY:-20}"
