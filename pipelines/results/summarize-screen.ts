@@ -2,7 +2,9 @@
  * The recipe search's table (screen-recipes.sh): for every run folder under the given folder, the
  * best dev va.pearson its training logged and the step it came at, the dev valence and arousal r
  * there, and the last step's losses and identity-shortcut diagnostics. Ranked by the best dev
- * va.pearson: the only figure the choice of recipe may use.
+ * va.pearson: the only figure the choice of recipe may use. Then the curves: dev va.pearson at each
+ * evaluation, and what reached the encoder (the median gradient norm over the steps, L_PTD and the
+ * realised PGD perturbation, first and last step).
  *
  *   npx tsx pipelines/results/summarize-screen.ts runs/screen > runs/screen/screen.md
  */
@@ -16,6 +18,12 @@ const fixed = (value: number, digits = 3): string => (Number.isFinite(value) ? v
 
 const folder = process.argv[2] ?? "runs/screen"
 const rows: Array<{ readonly name: string; readonly best: number; readonly cells: ReadonlyArray<string> }> = []
+const curves: Array<{ readonly name: string; readonly devByStep: ReadonlyMap<number, number>; readonly training: ReadonlyArray<string> }> = []
+const median = (values: ReadonlyArray<number>): number => {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b)
+  return sorted.length === 0 ? Number.NaN : sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2
+}
+const scientific = (value: number): string => (Number.isFinite(value) ? value.toExponential(1) : "–")
 for (const entry of (await readdir(folder, { withFileTypes: true })).filter((item) => item.isDirectory()).map((item) => item.name).sort()) {
   const text = await readFile(join(folder, entry, "metrics.jsonl"), "utf8").catch(() => "")
   const lines = text.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Line)
@@ -24,6 +32,15 @@ for (const entry of (await readdir(folder, { withFileTypes: true })).filter((ite
   const best = dev.reduce<Line | undefined>((top, line) => (top === undefined || number(line, "va.pearson") > number(top, "va.pearson") ? line : top), undefined)
   const last = steps.at(-1)
   const first = steps[0]
+  curves.push({
+    name: entry,
+    devByStep: new Map(dev.map((line) => [number(line, "step"), number(line, "va.pearson")])),
+    training: [
+      scientific(median(steps.map((line) => number(line, "gradientNorm")))),
+      `${fixed(number(first, "loss.ptd"))} → ${fixed(number(last, "loss.ptd"))}`,
+      `${scientific(number(first, "perturbationNorm"))} → ${scientific(number(last, "perturbationNorm"))}`
+    ]
+  })
   rows.push({
     name: entry,
     best: number(best, "va.pearson"),
@@ -47,3 +64,14 @@ const header = ["run", "best dev VA r", "at step", "dev V r", "dev A r", "dev VA
 console.log(`| ${header.join(" | ")} |`)
 console.log(`|${header.map(() => "---").join("|")}|`)
 for (const row of rows) console.log(`| ${row.cells.join(" | ")} |`)
+
+const order = rows.map((row) => row.name)
+const evaluationSteps = [...new Set(curves.flatMap((curve) => [...curve.devByStep.keys()]))].sort((a, b) => a - b)
+const curveHeader = ["run", ...evaluationSteps.map((step) => `step ${step}`), "median gradient norm", "L_PTD first → last", "‖ẽ − e‖ first → last"]
+console.log(`\nDev VA r along training, and what reached the encoder:\n`)
+console.log(`| ${curveHeader.join(" | ")} |`)
+console.log(`|${curveHeader.map(() => "---").join("|")}|`)
+for (const name of order) {
+  const curve = curves.find((item) => item.name === name)!
+  console.log(`| ${[name, ...evaluationSteps.map((step) => fixed(curve.devByStep.get(step) ?? Number.NaN)), ...curve.training].join(" | ")} |`)
+}
