@@ -66,6 +66,11 @@ export const trainStep = (
     readonly clipGradientNorm?: number
     /** Micro-batches of the pass (core/executor.ts): the same step in less memory. */
     readonly pass?: PassOptions
+    /**
+     * Named groups of weights whose gradient norm is reported too, as `gradientNorm.<name>` (which
+     * part of a model a loss reaches: an encoder against its heads).
+     */
+    readonly gradientGroups?: Readonly<Record<string, ReadonlySet<tf.Variable>>>
   } = {}
 ): StepReport => {
   stepFaults.beforePass(clock.step + 1)
@@ -74,6 +79,9 @@ export const trainStep = (
   for (const [port, value] of pass.values) if (value.rank === 0) scalars[port] = value.dataSync()[0] ?? Number.NaN
   const norm = stepFaults.nanGradient(clock.step + 1) ? normWithNanGradient(pass.gradients) : globalNorm(pass.gradients)
   scalars["gradientNorm"] = norm
+  for (const [name, group] of Object.entries(options.gradientGroups ?? {})) {
+    scalars[`gradientNorm.${name}`] = globalNorm(new Map([...pass.gradients].filter(([variable]) => group.has(variable))))
+  }
   const finite = Object.values(scalars).every(Number.isFinite)
   if (finite) {
     const limit = options.clipGradientNorm

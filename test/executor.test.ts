@@ -197,6 +197,26 @@ forEachBackend("training pass", () => {
     disposeCarlModel(model)
   })
 
+  test("gradient norms of weight groups: the encoder's and the heads' make up the global norm", () => {
+    const { model, config, inputs } = tinyCarl()
+    const graph = carlGraph(model, config)
+    const optimizer = new AdamW(config.optimizer)
+    const encoder = new Set(model.online.parameters.entries().map(([, variable]) => variable))
+    const heads = new Set(
+      [model.projection, model.prediction, model.tokenHead].flatMap((set) => set.entries().map(([, variable]) => variable))
+    )
+    const gradientGroups = { encoder, heads }
+    const { scalars } = trainStep(graph, optimizer, inputs, { step: 0, totalSteps: 4 }, { gradientGroups })
+    const [total, ofEncoder, ofHeads] = [scalars["gradientNorm"] ?? NaN, scalars["gradientNorm.encoder"] ?? NaN, scalars["gradientNorm.heads"] ?? NaN]
+    assert.ok(ofEncoder > 0 && ofHeads > 0, `both groups get gradient: ${ofEncoder}, ${ofHeads}`)
+    assert.ok(Math.abs(Math.hypot(ofEncoder, ofHeads) - total) <= 1e-4 * total, `‖g_encoder‖² + ‖g_heads‖² = ‖g‖²: ${ofEncoder}, ${ofHeads}, ${total}`)
+    const afterFirst = tf.memory().numTensors
+    trainStep(graph, optimizer, inputs, { step: 1, totalSteps: 4 }, { gradientGroups })
+    assert.equal(tf.memory().numTensors, afterFirst, "the group norms leave no tensor behind")
+    optimizer.dispose()
+    disposeCarlModel(model)
+  })
+
   test("the objective falls over training steps on a fixed batch", () => {
     const { model, config, inputs } = tinyCarl({ optimizer: { learningRate: 1e-3 } })
     const graph = carlGraph(model, config)

@@ -24,7 +24,7 @@ const median = (values: ReadonlyArray<number>): number => {
   return sorted.length === 0 ? Number.NaN : sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2
 }
 const scientific = (value: number): string => (Number.isFinite(value) ? value.toExponential(1) : "–")
-for (const entry of (await readdir(folder, { withFileTypes: true })).filter((item) => item.isDirectory()).map((item) => item.name).sort()) {
+for (const entry of (await readdir(folder, { withFileTypes: true })).filter((item) => item.isDirectory() || item.isSymbolicLink()).map((item) => item.name).sort()) {
   const text = await readFile(join(folder, entry, "metrics.jsonl"), "utf8").catch(() => "")
   const lines = text.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Line)
   const dev = lines.filter((line) => typeof line["evaluation"] === "string" && String(line["evaluation"]).includes("(dev)"))

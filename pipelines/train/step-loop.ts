@@ -144,6 +144,8 @@ const oneStep = (run: StepLoopRun, progress: RunProgress, warnings: Array<string
           learningRate,
           warnOnce,
           pass,
+          // How much of the step reaches the encoder rather than the heads (docs/RESULTS.md, "Gradient norms").
+          gradientGroups: { encoder: new Set(run.model.online.parameters.entries().map(([, variable]) => variable)) },
           ...(run.clipGradientNorm === undefined ? {} : { clipGradientNorm: run.clipGradientNorm })
         }),
       catch: (error) => {
