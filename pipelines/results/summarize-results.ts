@@ -8,7 +8,7 @@
  * Table 1: held-out metrics, mean ± sample sd over seeds. Table 2: each variant against the base
  * model and the supervised baseline on valence and arousal r, in units of the variant's sd.
  * Table 3: what training logged: the best dev step, the MCCL loss, the identity-shortcut
- * diagnostics, the target's drift, the gradient norm.
+ * diagnostics, the target's drift, the gradient norm (all weights, and the encoder's part).
  */
 import { readdir, readFile } from "node:fs/promises"
 import { basename, join } from "node:path"
@@ -105,6 +105,7 @@ interface Training {
   readonly diagonalLast: number
   readonly driftLast: number
   readonly gradientMedian: number
+  readonly encoderGradientMedian: number
   readonly perturbationLast: number
   readonly ptdLast: number
 }
@@ -116,7 +117,7 @@ const median = (xs: ReadonlyArray<number>) => {
 
 const readTraining = async (folder: string): Promise<Array<Training>> => {
   const out: Array<Training> = []
-  for (const entry of (await readdir(folder, { withFileTypes: true })).filter((e) => e.isDirectory() && runName.test(e.name)).map((e) => e.name).sort()) {
+  for (const entry of (await readdir(folder, { withFileTypes: true })).filter((e) => (e.isDirectory() || e.isSymbolicLink()) && runName.test(e.name)).map((e) => e.name).sort()) {
     const text = await readFile(join(folder, entry, "metrics.jsonl"), "utf8").catch(() => "")
     const lines = text.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Line)
     const dev = lines.filter((line) => String(line["evaluation"] ?? "").includes("(dev)"))
@@ -135,6 +136,7 @@ const readTraining = async (folder: string): Promise<Array<Training>> => {
       diagonalLast: num(last, "mccl.diagonalShare"),
       driftLast: num(dev.at(-1), "targetDrift"),
       gradientMedian: median(finite(steps.map((line) => num(line, "gradientNorm")))),
+      encoderGradientMedian: median(finite(steps.map((line) => num(line, "gradientNorm.encoder")))),
       perturbationLast: num(last, "perturbationNorm"),
       ptdLast: num(last, "loss.ptd")
     })
@@ -180,8 +182,8 @@ export const summarize = async (folder: string): Promise<string> => {
   if (training.length > 0) {
     lines.push(
       "",
-      "| model | best dev step | dev VA r: step 0 → best | L_MCCL first → last | P_sim diagonal, last | target drift, last | gradient norm, median | L_PTD, last | ‖ẽ − e‖, last |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+      "| model | best dev step | dev VA r: step 0 → best | L_MCCL first → last | P_sim diagonal, last | target drift, last | gradient norm, median | at the encoder | L_PTD, last | ‖ẽ − e‖, last |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     for (const { key, label } of VARIANTS) {
       const chosen = training.filter((run) => run.variant === key)
@@ -193,7 +195,7 @@ export const summarize = async (folder: string): Promise<string> => {
       }
       lines.push(
         `| ${label} | ${chosen.map((run) => run.bestStep).join(", ")} | ${of((r) => r.devAtZero, 3)} → ${of((r) => r.bestDev, 3)} | ${of((r) => r.mcclFirst, 2)} → ${of((r) => r.mcclLast, 2)} | ` +
-          `${of((r) => r.diagonalLast, 3)} | ${of((r) => r.driftLast, 4)} | ${of((r) => r.gradientMedian, 2)} | ${of((r) => r.ptdLast, 3)} | ${exp((r) => r.perturbationLast)} |`
+          `${of((r) => r.diagonalLast, 3)} | ${of((r) => r.driftLast, 4)} | ${of((r) => r.gradientMedian, 2)} | ${of((r) => r.encoderGradientMedian, 2)} | ${of((r) => r.ptdLast, 3)} | ${exp((r) => r.perturbationLast)} |`
       )
     }
   }
