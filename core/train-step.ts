@@ -79,10 +79,13 @@ export const trainStep = (
   for (const [port, value] of pass.values) if (value.rank === 0) scalars[port] = value.dataSync()[0] ?? Number.NaN
   const norm = stepFaults.nanGradient(clock.step + 1) ? normWithNanGradient(pass.gradients) : globalNorm(pass.gradients)
   scalars["gradientNorm"] = norm
-  for (const [name, group] of Object.entries(options.gradientGroups ?? {})) {
-    scalars[`gradientNorm.${name}`] = globalNorm(new Map([...pass.gradients].filter(([variable]) => group.has(variable))))
-  }
   const finite = Object.values(scalars).every(Number.isFinite)
+  // Parts of a finite norm only: a non-finite step is reported by gradientNorm alone.
+  if (finite) {
+    for (const [name, group] of Object.entries(options.gradientGroups ?? {})) {
+      scalars[`gradientNorm.${name}`] = globalNorm(new Map([...pass.gradients].filter(([variable]) => group.has(variable))))
+    }
+  }
   if (finite) {
     const limit = options.clipGradientNorm
     if (limit !== undefined && norm > limit) {

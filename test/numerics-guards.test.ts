@@ -136,9 +136,10 @@ describe("a step that is not finite changes nothing", () => {
 
 describe("a diverging run", () => {
   test("lr 1e3 through the CLI: exit 1, one line; the failing checkpoint set aside, `latest` on the last good one, all finite; --resume replays it", async () => {
+    // The paper's objective, whose divergence at lr 1e3 passes through good checkpoints first.
     const out = inWorkdir("diverging")
-    const options = { steps: 20, checkpointEvery: 1, lr: 1e3 }
-    const result = await startCarl(run.args(out, options)).finished
+    const options = { steps: 20, checkpointEvery: 1, lr: 1e3, preset: "paper" as const }
+    const result = await startCarl(run.args(out, options, "--preset", "paper")).finished
     assert.equal(result.status, 1, result.stderr)
     const errors = carlLines(result.stderr).filter((line) => !line.startsWith("carl: warning:"))
     assert.equal(errors.length, 1, errors.join(" | "))

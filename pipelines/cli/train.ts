@@ -1,7 +1,7 @@
 /** `carl train`: training runs (the demo without arguments). */
 import type { Argv } from "yargs"
 import { Effect } from "effect"
-import { CONFIG_PRESET_NAMES, CONFIG_PRESETS, type ConfigPreset } from "../../plugins/carl/config.ts"
+import { CONFIG_PRESET_NAMES, CONFIG_PRESETS, DEFAULT_PRESET } from "../../plugins/carl/config.ts"
 import { loadConfig } from "../../plugins/carl/config-file.ts"
 import { type CarlVariant } from "../../pipelines/carl-graph.ts"
 import { SELECTION_TASKS, type SelectionTask } from "../../pipelines/train/evaluation.ts"
@@ -40,7 +40,7 @@ export const trainCli = (cli: Argv<GlobalOptions>) =>
           .option("batch-size", { type: "number", describe: "config training.batchSize (128)" })
           .option("lr", { type: "number", describe: "peak learning rate, config optimizer.learningRate (2e-5)" })
           .option("max-length", { type: "number", describe: "tokens per sentence, config model.maxLength (128)" })
-          .option("preset", { choices: CONFIG_PRESET_NAMES, default: "recipe" as ConfigPreset, describe: "recipe: the settings that measured best on EmoBank dev (docs/RESULTS.md); paper: the paper's exactly. --config and flags override it" })
+          .option("preset", { choices: CONFIG_PRESET_NAMES, default: DEFAULT_PRESET, describe: "recipe: the settings that measured best on EmoBank dev (docs/RESULTS.md); paper: the paper's exactly. --config and flags override it" })
           .option("micro-batch", { type: "string", describe: "rows per micro-batch of a step, or auto (config training.microBatch, auto: 8 rows while memory allows)" })
           .option("memory", { choices: ["auto", "keep", "recompute"] as const, describe: "keep micro-batches on one tape, or recompute them one at a time (GradCache); config training.memory (auto)" })
           .option("ptd", { type: "boolean", default: true, describe: "--no-ptd: the paper's 'w/o TP' ablation (MCCL alone)" })

@@ -149,4 +149,7 @@ export const CONFIG_PRESETS = {
 } as const satisfies Readonly<Record<string, CarlConfigInput>>
 
 export type ConfigPreset = keyof typeof CONFIG_PRESETS
+
+/** The preset `carl train` starts from when none is named. */
+export const DEFAULT_PRESET: ConfigPreset = "recipe"
 export const CONFIG_PRESET_NAMES = Object.keys(CONFIG_PRESETS) as ReadonlyArray<ConfigPreset>

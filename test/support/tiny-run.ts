@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url"
 import * as tf from "@tensorflow/tfjs"
 import { Console, Effect, Layer, type Exit } from "effect"
 import { Backend } from "../../plugins/backends/index.ts"
+import { CONFIG_PRESETS, DEFAULT_PRESET, type ConfigPreset } from "../../plugins/carl/config.ts"
 import { loadConfig } from "../../plugins/carl/config-file.ts"
 import type { StepReport } from "../../core/train-step.ts"
 import { Rng } from "../../core/rng.ts"
@@ -143,6 +144,8 @@ export interface InProcessOptions extends RunOptions {
   /** Evaluate on dev every N steps and keep the best model (0, the default: never). */
   readonly evalEvery?: number
   readonly onStep?: (report: StepReport) => void
+  /** The preset under the config file, as `carl train --preset` (default: the CLI's). */
+  readonly preset?: ConfigPreset
 }
 
 export interface InProcessResult {
@@ -170,7 +173,7 @@ export const trainInProcess = async (run: TinyRun, out: string, options: InProce
     ...options.config
   }
   const program = Effect.gen(function* () {
-    const config = yield* loadConfig(run.configFile, flags)
+    const config = yield* loadConfig(run.configFile, flags, CONFIG_PRESETS[options.preset ?? DEFAULT_PRESET])
     return yield* Effect.scoped(
       trainCommand(
         config,
