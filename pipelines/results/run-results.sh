@@ -6,9 +6,14 @@
 #   paper          CARL with the paper's settings exactly (--preset paper)
 #   paper-no-ptd   the paper's "w/o TP" ablation
 #   paper-no-mccl  the paper's "w/o MCCL" ablation
-#   recipe         CARL with the recipe chosen on dev (carl train's default, --preset recipe)
+#   recipe         CARL with the recipe chosen on dev (carl train's default, --preset recipe: lr 1e-4
+#                  and a supervised VA term of weight 10000 beside MCCL and PTD)
 # and each run's best model, with base USE-lite, evaluated by `carl eval` (EVAL_TASKS; IMDB capped
 # at 2,000 reviews per split). Then the tables: summarize-results.ts.
+#
+# Cost on the 2-core development machine (native backend, nothing else running): a CARL run about
+# 12 minutes, a supervised run 6.5, an evaluation of all tasks but IMDB 7.7. VARIANTS="recipe plain"
+# (docs/RESULTS.md's table) is about 2 hours; all five variants at three seeds about 5.
 #
 #   bash pipelines/results/run-results.sh [emobank.csv] [out-dir] [data-dir]
 #
