@@ -12,7 +12,7 @@ import { crc32, inflateSync } from "node:zlib"
 import { after, before, describe, test } from "node:test"
 import { Effect, Exit } from "effect"
 import { parseResults, renderReport, writeReport, type EvalResults } from "../pipelines/report/index.ts"
-import { chromiumAvailable, CHROMIUM_PATH, launchChromium, openPage, type CdpEvent } from "./support/headless-chromium.ts"
+import { CHROMIUM_SKIP, launchChromium, navigate, openPage, watchPage } from "./support/headless-chromium.ts"
 
 const FIXTURE = fileURLToPath(new URL("fixtures/eval-results.json", import.meta.url))
 const fixtureText = await readFile(FIXTURE, "utf8")
@@ -385,9 +385,7 @@ const SUMMARY = `(() => {
   }
 })()`
 
-const BROWSER_SKIP = chromiumAvailable() ? false : `${CHROMIUM_PATH} is not installed (apt-get install chromium; .ci/run does)`
-
-describe("the report in headless Chromium", { skip: BROWSER_SKIP }, () => {
+describe("the report in headless Chromium", { skip: CHROMIUM_SKIP }, () => {
   test("renders with no console errors, no requests, every point plotted, and a real screenshot", { timeout: 30_000 }, async () => {
     const dir = await mkdtemp(join(tmpdir(), "carl-report-browser-"))
     const browser = await launchChromium({ userDataDir: join(dir, "profile") })
@@ -400,33 +398,11 @@ describe("the report in headless Chromium", { skip: BROWSER_SKIP }, () => {
       await writeFile(hostilePath, renderReport(decoded(hostile)))
 
       const { sessionId } = await openPage(browser)
-      const problems: Array<string> = []
-      const requests: Array<string> = []
-      const consoleTypes: Array<string> = []
-      browser.onEvent((event: CdpEvent) => {
-        if (event.sessionId !== sessionId) return
-        const params = event.params as Record<string, unknown> & {
-          readonly type?: string
-          readonly entry?: { readonly level?: string; readonly text?: string; readonly url?: string }
-          readonly request?: { readonly url?: string }
-          readonly exceptionDetails?: { readonly text?: string }
-        }
-        if (event.method === "Runtime.consoleAPICalled") {
-          consoleTypes.push(params.type ?? "")
-          if (params.type === "error" || params.type === "assert") problems.push(`console.${params.type}: ${JSON.stringify(params["args"])}`)
-        }
-        if (event.method === "Runtime.exceptionThrown") problems.push(`exception: ${params.exceptionDetails?.text ?? ""}`)
-        if (event.method === "Log.entryAdded" && params.entry?.level === "error")
-          problems.push(`log ${params.entry.level}: ${params.entry.text ?? ""} ${params.entry.url ?? ""}`)
-        if (event.method === "Network.requestWillBeSent") requests.push(params.request?.url ?? "")
-      })
-      for (const domain of ["Runtime", "Log", "Network", "Page"]) await browser.send(`${domain}.enable`, {}, sessionId)
+      const { problems, requests, consoleTypes } = await watchPage(browser, sessionId)
       await browser.send("Emulation.setDeviceMetricsOverride", { width: 1280, height: 2000, deviceScaleFactor: 1, mobile: false }, sessionId)
 
       const load = async (path: string): Promise<PageSummary> => {
-        const loaded = browser.waitForEvent("Page.loadEventFired", sessionId, 10_000)
-        await browser.send("Page.navigate", { url: pathToFileURL(path).href }, sessionId)
-        await loaded
+        await navigate(browser, sessionId, pathToFileURL(path).href)
         const { result } = await browser.send<{ result: { value: PageSummary } }>(
           "Runtime.evaluate",
           { expression: SUMMARY, returnByValue: true },

@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test"
 import { Effect, Fiber } from "effect"
 import { runtime } from "../pipelines/cli/command.ts"
 import { serveCommand } from "../pipelines/serve/serve-command.ts"
-import { chromiumAvailable, CHROMIUM_PATH, launchChromium, openPage, type CdpEvent } from "./support/headless-chromium.ts"
+import { CHROMIUM_SKIP, launchChromium, navigate, openPage, watchPage } from "./support/headless-chromium.ts"
 import { temporaryFolder } from "./support/temp-folder.ts"
 
 const inRoot = temporaryFolder("carl-serve-")
@@ -48,7 +48,7 @@ before(async () => {
   const listening = new Promise<string>((resolve) => {
     fiber = Effect.runFork(
       Effect.scoped(
-        serveCommand({ model: "use-lite", host: "127.0.0.1", port: 0, referenceSize: 300, neighbours: 5, batchSize: 64, offline: true, onListening: resolve })
+        serveCommand({ model: "use-lite", host: "127.0.0.1", port: 0, skipBadRows: false, referenceSize: 300, neighbours: 5, batchSize: 64, offline: true, onListening: resolve })
       ).pipe(Effect.provide(runtime("auto", 42)))
     )
   })
@@ -91,29 +91,12 @@ describe("carl serve over HTTP", () => {
   })
 })
 
-const BROWSER_SKIP = chromiumAvailable() ? false : `${CHROMIUM_PATH} is not installed (apt-get install chromium; .ci/run does)`
-
-describe("carl serve in headless Chromium", { skip: BROWSER_SKIP }, () => {
+describe("carl serve in headless Chromium", { skip: CHROMIUM_SKIP }, () => {
   test("typing moves the point to the predicted place; no console errors, no outside requests", { timeout: 60_000 }, async () => {
     const browser = await launchChromium({ userDataDir: inRoot("profile") })
     try {
       const { sessionId } = await openPage(browser)
-      const problems: Array<string> = []
-      const requests: Array<string> = []
-      browser.onEvent((event: CdpEvent) => {
-        if (event.sessionId !== sessionId) return
-        const params = event.params as Record<string, unknown> & {
-          readonly type?: string
-          readonly entry?: { readonly level?: string; readonly text?: string; readonly url?: string }
-          readonly request?: { readonly url?: string }
-          readonly exceptionDetails?: { readonly text?: string }
-        }
-        if (event.method === "Runtime.consoleAPICalled" && (params.type === "error" || params.type === "assert")) problems.push(`console.${params.type}`)
-        if (event.method === "Runtime.exceptionThrown") problems.push(`exception: ${params.exceptionDetails?.text ?? ""}`)
-        if (event.method === "Log.entryAdded" && params.entry?.level === "error") problems.push(`log: ${params.entry.text ?? ""} ${params.entry.url ?? ""}`)
-        if (event.method === "Network.requestWillBeSent") requests.push(params.request?.url ?? "")
-      })
-      for (const domain of ["Runtime", "Log", "Network", "Page"]) await browser.send(`${domain}.enable`, {}, sessionId)
+      const { problems, requests } = await watchPage(browser, sessionId)
       await browser.send("Emulation.setDeviceMetricsOverride", { width: 1100, height: 820, deviceScaleFactor: 1, mobile: false }, sessionId)
       const evaluate = async <T>(expression: string): Promise<T> =>
         (await browser.send<{ result: { value: T } }>("Runtime.evaluate", { expression, returnByValue: true, awaitPromise: true }, sessionId)).result.value
@@ -124,11 +107,9 @@ describe("carl serve in headless Chromium", { skip: BROWSER_SKIP }, () => {
         }
         assert.fail(`timed out waiting for ${what}`)
       }
-      const loaded = browser.waitForEvent("Page.loadEventFired", sessionId, 10_000)
-      await browser.send("Page.navigate", { url }, sessionId)
-      await loaded
+      await navigate(browser, sessionId, url)
       await waitFor(`document.body.dataset.ready === "true"`, "the page to load the model's info")
-      assert.ok(await evaluate<number>(`document.querySelectorAll("#va-plane circle.reference").length`) === 300)
+      assert.equal(await evaluate<number>(`document.querySelectorAll("#va-plane circle.reference").length`), 300)
 
       const typeAndWait = async (text: string) => {
         const count = await evaluate<number>(`Number(document.body.dataset.predictions || "0")`)

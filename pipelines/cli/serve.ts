@@ -2,7 +2,7 @@
 import type { Argv } from "yargs"
 import { Effect } from "effect"
 import { serveCommand } from "../../pipelines/serve/serve-command.ts"
-import { runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
+import { OFFLINE_OPTION, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
 import { checkScaleFlag, dataSpecs, vaDataFlags } from "./va-data-flags.ts"
 
 export const serveCli = (cli: Argv<GlobalOptions>) =>
@@ -19,7 +19,7 @@ export const serveCli = (cli: Argv<GlobalOptions>) =>
         .option("reference-size", { type: "number", default: 1000, describe: "at most this many reference sentences (a seeded sample)" })
         .option("neighbours", { type: "number", default: 5, describe: "nearest reference sentences shown" })
         .option("batch-size", { type: "number", default: 64, describe: "sentences per forward pass when embedding the reference" })
-        .option("offline", { type: "boolean", default: process.env["HF_HUB_OFFLINE"] === "1", describe: "use only the local model cache" })
+        .option("offline", OFFLINE_OPTION)
         .example("$0 serve", "base USE-lite at http://127.0.0.1:8765/")
         .example("$0 serve --model runs/emobank --port 9000", "a trained run's best model")
         .check((argv) => {
@@ -41,6 +41,7 @@ export const serveCli = (cli: Argv<GlobalOptions>) =>
             host: argv.host,
             port: argv.port,
             reference,
+            skipBadRows: argv["skip-bad-rows"],
             referenceSize: argv["reference-size"],
             neighbours: argv.neighbours,
             batchSize: argv["batch-size"],

@@ -12,20 +12,18 @@ import { TokenizerError } from "../../plugins/encoders/tokenizer/hf-tokenizer.ts
 import {
   predictEkman,
   predictVa,
-  readEkmanHead,
-  readVaHead,
   toNominal,
   type EkmanPrediction,
   type VaHeadCard,
   type VaPrediction
 } from "../../plugins/readouts/index.ts"
 import { embedTexts } from "../embed.ts"
-import { modelWithHeads } from "./model-heads.ts"
+import { checkHeadWidth, modelWithHeads, readModelHeads } from "./model-heads.ts"
 
 export const PREDICT_FORMATS = ["table", "jsonl", "csv", "tsv"] as const
 export type PredictFormat = (typeof PREDICT_FORMATS)[number]
 
-export class PredictError extends Schema.TaggedError<PredictError>()("PredictError", {
+class PredictError extends Schema.TaggedError<PredictError>()("PredictError", {
   problem: Schema.String
 }) {
   override get message(): string {
@@ -111,14 +109,7 @@ export const formatPredictions = (rows: ReadonlyArray<PredictionRow>, card: VaHe
 export const predictCommand = Effect.fn("predictCommand")(function* (options: PredictOptions) {
   const resolved = yield* modelWithHeads(options.model, { headDir: options.head, hub: { offline: options.offline } })
   if (resolved.note !== undefined) yield* Console.error(`carl: ${resolved.note}`)
-  const fitOne = `fit one with: carl fit-head --model ${options.model} --data <a VA corpus>`
-  const va = yield* readVaHead(resolved.headDir, fitOne)
-  const ekman = options.emotion ? yield* readEkmanHead(resolved.headDir, `fit one with: carl fit-head --model ${options.model} --goemotions <GoEmotions folder>`) : undefined
-  if (ekman !== undefined && (ekman.card.encoder.pooling !== va.card.encoder.pooling || ekman.card.encoder.maxLength !== va.card.encoder.maxLength)) {
-    return yield* new PredictError({
-      problem: `${resolved.headDir}: the VA head and the Ekman head were fitted on different embeddings (${va.card.encoder.pooling} pooling, ${va.card.encoder.maxLength} tokens against ${ekman.card.encoder.pooling}, ${ekman.card.encoder.maxLength}); fit them again with the same settings`
-    })
-  }
+  const { va, ekman } = yield* readModelHeads(resolved.headDir, options.model, options.emotion ? "required" : "none")
   if (options.input === "-" && process.stdin.isTTY) yield* Console.error("carl: reading text from the terminal, one input per line; end with Ctrl-D")
   const texts = yield* readLines(options.input)
 
@@ -130,12 +121,7 @@ export const predictCommand = Effect.fn("predictCommand")(function* (options: Pr
   const vectors = yield* Effect.sync(() => embedTexts(text, texts, { pooling, batchSize: options.batchSize, maxLength: Math.min(maxLength, text.maxLength) }).vectors).pipe(
     Effect.catchDefect((defect) => (defect instanceof TokenizerError ? Effect.fail(defect) : Effect.die(defect)))
   )
-  const width = vectors[0]?.length
-  if (width !== undefined && width !== va.card.encoder.dims) {
-    return yield* new PredictError({
-      problem: `${resolved.headDir}/va-head.json was fitted on ${va.card.encoder.dims}-dimensional embeddings of ${va.card.encoder.model}, but ${resolved.model} gives ${width}: fit a head for this model (carl fit-head --model ${options.model} --data <a VA corpus>)`
-    })
-  }
+  yield* checkHeadWidth(resolved.headDir, va, options.model, resolved.model, vectors[0]?.length)
   const rows = yield* Effect.try({
     try: () => {
       const vaPredictions = predictVa(va.readout, vectors)

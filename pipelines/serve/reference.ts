@@ -3,18 +3,10 @@
  * cosine nearest neighbours, and projected on their first two principal components for the map.
  * A typed text is placed on the same map by the same projection.
  */
+import { l2Normalise } from "../../plugins/evaluators/embedding-geometry.ts"
 import { fitPca, projectPca, type PcaResult } from "../../plugins/evaluators/math/pca.ts"
 
-export interface ReferenceSentence {
-  readonly text: string
-  /** Gold labels on [−1, 1] (Eq. 12). */
-  readonly valence: number
-  readonly arousal: number
-}
-
 export interface Reference {
-  readonly name: string
-  readonly sentences: ReadonlyArray<ReferenceSentence>
   /** Unit vectors, one per sentence. */
   readonly unit: ReadonlyArray<Float64Array>
   readonly pca: PcaResult
@@ -22,19 +14,11 @@ export interface Reference {
   readonly points: ReadonlyArray<readonly [number, number]>
 }
 
-export const unitVector = (vector: ArrayLike<number>): Float64Array => {
-  let norm = 0
-  for (let i = 0; i < vector.length; i++) norm += (vector[i] ?? 0) ** 2
-  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0
-  return Float64Array.from({ length: vector.length }, (_, i) => (vector[i] ?? 0) * scale)
-}
-
-export const buildReference = (name: string, sentences: ReadonlyArray<ReferenceSentence>, vectors: ReadonlyArray<ArrayLike<number>>): Reference => {
+/** The reference sentences' embeddings, in the sentences' order. */
+export const buildReference = (vectors: ReadonlyArray<ArrayLike<number>>): Reference => {
   const pca = fitPca(vectors, 2)
   return {
-    name,
-    sentences,
-    unit: vectors.map(unitVector),
+    unit: vectors.map(l2Normalise),
     pca,
     points: projectPca(pca, vectors).map((point) => [point[0] ?? 0, point[1] ?? 0] as const)
   }
@@ -47,7 +31,7 @@ export interface Neighbour {
 
 /** The `k` reference sentences most cosine-similar to `vector`, most similar first. */
 export const nearest = (reference: Reference, vector: ArrayLike<number>, k: number): Array<Neighbour> => {
-  const query = unitVector(vector)
+  const query = l2Normalise(vector)
   const scored = reference.unit.map((unit, index) => {
     let dot = 0
     for (let j = 0; j < unit.length; j++) dot += (unit[j] ?? 0) * (query[j] ?? 0)

@@ -14,16 +14,17 @@ import { SeededRandom } from "../../core/random.ts"
 import { BUNDLED_EMOBANK } from "../../plugins/data/bundled.ts"
 import { readVaSpec, type DataSpec } from "../../plugins/data/va-spec.ts"
 import type { VaExample } from "../../plugins/data/types.ts"
+import { sampleIndices } from "../../plugins/evaluators/embedding-geometry.ts"
 import { loadTextEncoder } from "../../plugins/encoders/load-text-encoder.ts"
-import { predictEkman, predictVa, readEkmanHead, readVaHead, toNominal, HeadMissing } from "../../plugins/readouts/index.ts"
+import { predictEkman, predictVa, toNominal } from "../../plugins/readouts/index.ts"
 import { embedTexts } from "../embed.ts"
-import { modelWithHeads } from "../heads/model-heads.ts"
+import { checkHeadWidth, modelWithHeads, readModelHeads } from "../heads/model-heads.ts"
 import { nextSignal } from "../train/interruption.ts"
 import { tokenBuckets } from "./rate-limit.ts"
-import { buildReference, nearest, placeOnMap, type ReferenceSentence } from "./reference.ts"
+import { buildReference, nearest, placeOnMap } from "./reference.ts"
 import { createHandler, SERVE_LIMITS, type Asset, type ServeApp } from "./server.ts"
 
-export class ServeError extends Schema.TaggedError<ServeError>()("ServeError", {
+class ServeError extends Schema.TaggedError<ServeError>()("ServeError", {
   problem: Schema.String
 }) {
   override get message(): string {
@@ -39,6 +40,8 @@ export interface ServeOptions {
   readonly port: number
   /** A VA corpus for the reference (default: the bundled EmoBank's test split). */
   readonly reference?: DataSpec | undefined
+  /** Skip (and count) the reference corpus's bad rows instead of failing on the first. */
+  readonly skipBadRows: boolean
   /** At most this many reference sentences (a seeded sample). */
   readonly referenceSize: number
   readonly neighbours: number
@@ -61,42 +64,27 @@ const readAssets = (): Record<string, Asset> =>
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"])
 
-const sample = <T>(items: ReadonlyArray<T>, size: number, seed: number): Array<T> => {
-  if (items.length <= size) return [...items]
-  const order = items.map((_, i) => i)
-  new SeededRandom(seed).fork("serve-reference").shuffle(order)
-  return order
-    .slice(0, size)
-    .sort((a, b) => a - b)
-    .map((i) => items[i] as T)
-}
-
 const round = (value: number, digits = 4) => Number(value.toFixed(digits))
 
 export const serveCommand = Effect.fn("serveCommand")(function* (options: ServeOptions) {
   const resolved = yield* modelWithHeads(options.model, { headDir: options.head, hub: { offline: options.offline } })
   if (resolved.note !== undefined) yield* Console.error(`carl: ${resolved.note}`)
-  const va = yield* readVaHead(resolved.headDir, `fit one with: carl fit-head --model ${options.model} --data <a VA corpus>`)
-  const ekman = yield* readEkmanHead(resolved.headDir).pipe(
-    Effect.map((head) => head as typeof head | undefined),
-    Effect.catchTag("HeadMissing", (_: HeadMissing) => Effect.succeed(undefined))
-  )
+  const { va, ekman } = yield* readModelHeads(resolved.headDir, options.model, "optional")
   const referenceSpec: DataSpec = options.reference ?? { file: BUNDLED_EMOBANK, format: "emobank" }
-  const corpus = yield* readVaSpec(referenceSpec, false)
+  const corpus = yield* readVaSpec(referenceSpec, options.skipBadRows)
   const examples: ReadonlyArray<VaExample> =
     options.reference === undefined ? corpus.examples.filter((example) => example.split === "test") : corpus.examples
-  const chosen: Array<ReferenceSentence> = sample(examples, options.referenceSize, 42).map(({ text, valence, arousal }) => ({ text, valence, arousal }))
+  const chosen = sampleIndices(examples.length, options.referenceSize, new SeededRandom(42).fork("serve-reference")).map((i) => examples[i] as VaExample)
   if (chosen.length < 3) return yield* new ServeError({ problem: `${referenceSpec.file}: ${chosen.length} reference sentences; the map needs at least 3` })
 
   const loopback = LOOPBACK.has(options.host)
-  let allowed: ReadonlySet<string> | undefined
   let app: ServeApp | undefined
   const handler = createHandler({
     app: () => app,
     assets: readAssets(),
     limits: SERVE_LIMITS,
     rateLimiter: tokenBuckets({ perSecond: 20, burst: 40 }),
-    allowedHosts: () => allowed,
+    loopbackOnly: loopback,
     onError: (error) => process.stderr.write(`carl serve: a request failed: ${problemText(error)}\n`)
   })
   const server = yield* Effect.acquireRelease(
@@ -121,7 +109,6 @@ export const serveCommand = Effect.fn("serveCommand")(function* (options: ServeO
   )
   // Listening before the model loads: a port in use fails at once, and the page shows "loading".
   const port = (server.address() as AddressInfo).port
-  if (loopback) allowed = new Set([`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`])
   const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}/`
   yield* Console.error(`carl serve: listening on ${url}; loading ${resolved.model} and the reference corpus`)
 
@@ -132,23 +119,21 @@ export const serveCommand = Effect.fn("serveCommand")(function* (options: ServeO
   const embedSettings = { pooling: va.card.encoder.pooling, batchSize: options.batchSize, maxLength: Math.min(va.card.encoder.maxLength, text.maxLength) }
   const started = performance.now()
   const vectors = embedTexts(text, chosen.map((sentence) => sentence.text), embedSettings).vectors
-  if ((vectors[0]?.length ?? 0) !== va.card.encoder.dims) {
-    return yield* new ServeError({
-      problem: `${resolved.headDir}/va-head.json was fitted on ${va.card.encoder.dims}-dimensional embeddings, but ${resolved.model} gives ${vectors[0]?.length ?? 0}: fit a head for this model (carl fit-head)`
-    })
-  }
+  yield* checkHeadWidth(resolved.headDir, va, options.model, resolved.model, vectors[0]?.length ?? 0)
   const reference = yield* Effect.try({
-    try: () => buildReference(referenceSpec.file, chosen, vectors),
+    try: () => buildReference(vectors),
     catch: (error) => new ServeError({ problem: `the reference corpus ${referenceSpec.file}: ${problemText(error)}` })
   })
   yield* Console.error(`carl serve: ${chosen.length} reference sentences from ${referenceSpec.file} embedded in ${((performance.now() - started) / 1000).toFixed(1)} s`)
 
-  const scale = va.card.corpus.scale
-  const labels = (valence: number, arousal: number) => ({
+  // Labels on [−1, 1] and on a nominal scale: the reference corpus's for its sentences, the head's for a prediction.
+  const labels = (valence: number, arousal: number, scale: { readonly min: number; readonly max: number } | null) => ({
     valenceNorm: round(valence),
     arousalNorm: round(arousal),
     ...(scale === null ? {} : { valence: round(toNominal(valence, scale), 3), arousal: round(toNominal(arousal, scale), 3) })
   })
+  const scale = va.card.corpus.scale
+  const goldLabels = chosen.map((sentence) => labels(sentence.valence, sentence.arousal, corpus.scale))
   app = {
     info: {
       model: options.model,
@@ -156,14 +141,14 @@ export const serveCommand = Effect.fn("serveCommand")(function* (options: ServeO
       head: { corpus: va.card.corpus.name, scale, test: va.card.test },
       emotion: ekman === undefined ? null : { classes: ekman.card.classes, corpus: ekman.card.corpus.name },
       reference: {
-        name: reference.name,
+        name: referenceSpec.file,
         size: chosen.length,
         explained: reference.pca.explainedVarianceRatio.map((ratio) => round(ratio)),
         points: chosen.map((sentence, i) => ({
           text: sentence.text,
           x: round(reference.points[i]?.[0] ?? 0),
           y: round(reference.points[i]?.[1] ?? 0),
-          ...labels(sentence.valence, sentence.arousal)
+          ...goldLabels[i]
         }))
       },
       limits: SERVE_LIMITS
@@ -176,13 +161,13 @@ export const serveCommand = Effect.fn("serveCommand")(function* (options: ServeO
       const [x, y] = placeOnMap(reference, vector)
       return {
         text: input,
-        ...labels(prediction?.valence ?? Number.NaN, prediction?.arousal ?? Number.NaN),
+        ...labels(prediction?.valence ?? Number.NaN, prediction?.arousal ?? Number.NaN, scale),
         ...(emotion === undefined ? {} : { emotion: { name: emotion.emotion, probability: round(emotion.probability) } }),
         map: { x: round(x), y: round(y) },
         nearest: nearest(reference, vector, options.neighbours).map(({ index, similarity }) => ({
           text: chosen[index]?.text ?? "",
           similarity: round(similarity),
-          ...labels(chosen[index]?.valence ?? Number.NaN, chosen[index]?.arousal ?? Number.NaN)
+          ...goldLabels[index]
         }))
       }
     }

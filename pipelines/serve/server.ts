@@ -104,8 +104,12 @@ export interface HandlerOptions {
   readonly assets: Readonly<Record<string, Asset>>
   readonly limits: ServeLimits
   readonly rateLimiter: RateLimiter
-  /** Host headers accepted; undefined accepts any (the server listens beyond loopback). */
-  readonly allowedHosts: () => ReadonlySet<string> | undefined
+  /**
+   * Accept only the loopback names of the port the request came in on (a page on another host
+   * name reaching it by DNS rebinding gets a 403); false accepts any (the server listens beyond
+   * loopback).
+   */
+  readonly loopbackOnly: boolean
   /** Called with each failure inside the server (a 500), for the log. */
   readonly onError: (error: unknown) => void
 }
@@ -114,8 +118,8 @@ export const createHandler =
   (options: HandlerOptions) =>
   (request: IncomingMessage, response: ServerResponse): void => {
     const respond = async () => {
-      const hosts = options.allowedHosts()
-      if (hosts !== undefined && !hosts.has((request.headers.host ?? "").toLowerCase())) {
+      const port = request.socket.localPort
+      if (options.loopbackOnly && ![`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`].includes((request.headers.host ?? "").toLowerCase())) {
         throw new Refusal(403, `host ${JSON.stringify(request.headers.host ?? "")} is not this server's; open it as http://localhost`)
       }
       if (!options.rateLimiter.take(request.socket.remoteAddress ?? "", Date.now())) throw new Refusal(429, "too many requests; slow down")
@@ -123,15 +127,15 @@ export const createHandler =
       const method = request.method ?? "GET"
       const app = path.startsWith("/api/") ? options.app() : undefined
       if (path.startsWith("/api/") && app === undefined) throw new Refusal(503, "the model is still loading; try again in a moment")
-      if (path === "/api/predict") {
+      if (app !== undefined && path === "/api/predict") {
         if (method !== "POST") throw new Refusal(405, "use POST with a JSON body {\"text\": \"...\"}")
         const text = parsePredictRequest(await readBody(request, options.limits.maxBodyBytes), options.limits)
-        sendJson(response, 200, app?.predict(text))
+        sendJson(response, 200, app.predict(text))
         return
       }
       if (method !== "GET" && method !== "HEAD") throw new Refusal(405, `${method} is not served here`)
-      if (path === "/api/info") {
-        sendJson(response, 200, app?.info)
+      if (app !== undefined && path === "/api/info") {
+        sendJson(response, 200, app.info)
         return
       }
       if (path === "/favicon.ico") {

@@ -39,6 +39,15 @@ export class HeadMissing extends Schema.TaggedError<HeadMissing>()("HeadMissing"
   }
 }
 
+/** Heads that cannot be used with this model or with each other: fitted on other embeddings. */
+export class HeadMismatch extends Schema.TaggedError<HeadMismatch>()("HeadMismatch", {
+  problem: Schema.String
+}) {
+  override get message(): string {
+    return this.problem
+  }
+}
+
 const PositiveInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0)))
 const Count = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
 /** JSON has no NaN: an undefined score (constant predictions) is null. */

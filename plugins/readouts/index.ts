@@ -6,6 +6,7 @@ export { fitEkmanHead, fitVaHead, type CardStamp, type FittedHead } from "./fit-
 export {
   EKMAN_HEAD,
   HeadFileError,
+  HeadMismatch,
   HeadMissing,
   readEkmanHead,
   readVaHead,

@@ -163,7 +163,7 @@ describe("bad requests to the page", () => {
       assets: { "/index.html": { type: "text/html", body: "<p>page</p>" } },
       limits: SERVE_LIMITS,
       rateLimiter: tokenBuckets({ perSecond: 1000, burst: 1000 }),
-      allowedHosts: () => new Set([`127.0.0.1:${(server?.address() as AddressInfo | null)?.port ?? 0}`]),
+      loopbackOnly: true,
       onError: (error) => failures.push(error)
     })
     server = createServer(handler)

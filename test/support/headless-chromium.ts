@@ -208,3 +208,46 @@ export const openPage = async (browser: Chromium): Promise<{ readonly targetId: 
   const { sessionId } = await browser.send<{ sessionId: string }>("Target.attachToTarget", { targetId, flatten: true })
   return { targetId, sessionId }
 }
+
+/** A browser test's `skip`: false where Chromium is installed, else why not. */
+export const CHROMIUM_SKIP = chromiumAvailable() ? false : `${CHROMIUM_PATH} is not installed (apt-get install chromium; .ci/run does)`
+
+/** What a page did that a test checks, collected as it happens. */
+export interface PageWatch {
+  /** Console errors and failed asserts, uncaught exceptions, error log entries. */
+  readonly problems: Array<string>
+  /** Every request the page made, in order. */
+  readonly requests: Array<string>
+  /** The type of every console call. */
+  readonly consoleTypes: Array<string>
+}
+
+/** Enables the Runtime, Log, Network and Page domains of the page and collects what they report. */
+export const watchPage = async (browser: Chromium, sessionId: string): Promise<PageWatch> => {
+  const watch: PageWatch = { problems: [], requests: [], consoleTypes: [] }
+  browser.onEvent((event: CdpEvent) => {
+    if (event.sessionId !== sessionId) return
+    const params = event.params as Record<string, unknown> & {
+      readonly type?: string
+      readonly entry?: { readonly level?: string; readonly text?: string; readonly url?: string }
+      readonly request?: { readonly url?: string }
+      readonly exceptionDetails?: { readonly text?: string }
+    }
+    if (event.method === "Runtime.consoleAPICalled") {
+      watch.consoleTypes.push(params.type ?? "")
+      if (params.type === "error" || params.type === "assert") watch.problems.push(`console.${params.type}: ${JSON.stringify(params["args"])}`)
+    }
+    if (event.method === "Runtime.exceptionThrown") watch.problems.push(`exception: ${params.exceptionDetails?.text ?? ""}`)
+    if (event.method === "Log.entryAdded" && params.entry?.level === "error") watch.problems.push(`log ${params.entry.level}: ${params.entry.text ?? ""} ${params.entry.url ?? ""}`)
+    if (event.method === "Network.requestWillBeSent") watch.requests.push(params.request?.url ?? "")
+  })
+  for (const domain of ["Runtime", "Log", "Network", "Page"]) await browser.send(`${domain}.enable`, {}, sessionId)
+  return watch
+}
+
+/** Navigates the page to `url` and waits for its load event. */
+export const navigate = async (browser: Chromium, sessionId: string, url: string): Promise<void> => {
+  const loaded = browser.waitForEvent("Page.loadEventFired", sessionId, 10_000)
+  await browser.send("Page.navigate", { url }, sessionId)
+  await loaded
+}
