@@ -163,10 +163,13 @@ describe("the first commands, offline, from the repository", () => {
     )
     assert.equal(run.status, 0, run.stderr)
     assert.match(run.stdout, /Table I, posts\.csv: valence and arousal \(120 examples, scale 1–5; in-domain 10-fold, cross-corpus fitted on EmoBank train\)/)
-    const results = JSON.parse(readFileSync(inRoot("va.json"), "utf8")) as { models: Array<{ tasks: { va: { corpora: Array<{ crossCorpus: { valence: { pearson: number } }; inDomain: { folds: number } }> } } }> }
+    const results = JSON.parse(readFileSync(inRoot("va.json"), "utf8")) as {
+      data: { emobank?: { path: string } }
+      models: Array<{ tasks: { va: { corpora: Array<{ crossCorpus: { valence: { pearson: number } }; inDomain: { folds: number } }> } } }>
+    }
     const [corpus] = results.models[0]?.tasks.va.corpora ?? []
     assert.equal(corpus?.inDomain.folds, 10)
     assert.ok((corpus?.crossCorpus.valence.pearson ?? 0) > 0.2, `cross-corpus valence r ${corpus?.crossCorpus.valence.pearson}`)
-    assert.match(run.stderr, /data\/emobank\/emobank\.csv|emobank/)
+    assert.equal(results.data.emobank?.path, BUNDLED_EMOBANK, "an empty --data-dir falls back to the bundled EmoBank")
   })
 })

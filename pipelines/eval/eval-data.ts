@@ -124,7 +124,7 @@ export const checkEvalData = Effect.fn("checkEvalData")(function* (dataDir: stri
     for (const file of DATASET_LAYOUT[dataset].files) {
       const problem = yield* Effect.promise(() => fileProblem(join(root, file)))
       if (problem === undefined) continue
-      if (problem !== "missing") return yield* new EvalError({ problem: `${join(dataDir, file)}: ${problem}` })
+      if (problem !== "missing") return yield* new EvalError({ problem: `${join(root, file)}: ${problem}` })
       missing.push({ dataset, file })
       break
     }

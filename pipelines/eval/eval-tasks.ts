@@ -5,7 +5,6 @@
  * (task-worker.ts) build the same one.
  */
 import { basename } from "node:path"
-import { SeededRandom } from "../../core/random.ts"
 import { crossValidatedProbeEvaluator, devProbeEvaluator, heldOutProbeEvaluator, type TextClassificationData } from "../../plugins/evaluators/classification-probes.ts"
 import { embeddingGeometryEvaluator } from "../../plugins/evaluators/embedding-geometry.ts"
 import type { EmbedTexts, EvaluationResult } from "../../plugins/evaluators/evaluator.ts"
@@ -82,7 +81,7 @@ export const planTasks = (tasks: ReadonlyArray<EvalTask>, corpora: EvalCorpora, 
             read,
             name,
             texts: corpus.texts,
-            evaluator: vaCorpusEvaluator({ name, corpus, source: { train, dev }, folds: VA_DATA_FOLDS, random: new SeededRandom(options.seed).fork(`va-data:${name}`) })
+            evaluator: vaCorpusEvaluator({ name, corpus, source: { train, dev }, folds: VA_DATA_FOLDS, seed: options.seed })
           }
         })
         return {

@@ -4,7 +4,7 @@
  * split by Pearson r, Spearman ρ and MAE on labels in [−1, 1].
  */
 import { problemText } from "../../core/errors.ts"
-import type { SeededRandom } from "../../core/random.ts"
+import { SeededRandom } from "../../core/random.ts"
 import { addMoments, fitRidgeFromMoments, fitRidgePath, predictRidge, ridgeMoments, type RidgeMoments, type RidgeModel } from "./math/ridge-regression.ts"
 import { meanAbsoluteError, pearson, spearman } from "./math/statistics.ts"
 import type { Evaluator } from "./evaluator.ts"
@@ -52,12 +52,14 @@ export const checkFinite = (vectors: ReadonlyArray<ArrayLike<number>>, split: st
   }
 }
 
-/** A ridge path per dimension on train; the λ with the best dev Pearson r. */
+/** A ridge path per dimension on train; the λ with the best dev Pearson r. Non-finite embeddings are refused by name. */
 export const fitVaRidge = (
   train: { readonly vectors: ReadonlyArray<ArrayLike<number>>; readonly labels: VaLabels },
   dev: { readonly vectors: ReadonlyArray<ArrayLike<number>>; readonly labels: VaLabels },
   lambdas: ReadonlyArray<number> = RIDGE_LAMBDAS
 ): VaFit => {
+  checkFinite(train.vectors, "train")
+  checkFinite(dev.vectors, "dev")
   const fitDimension = (dimension: VaDimension): VaDimensionFit => {
     const models = (() => {
       try {
@@ -96,10 +98,8 @@ export const vaRegressionEvaluator = (splits: {
     const trainX = embed(splits.train.texts)
     const devX = embed(splits.dev.texts)
     const evaluationX = splits.evaluation === splits.dev ? devX : embed(splits.evaluation.texts)
-    checkFinite(trainX, "train")
-    checkFinite(devX, "dev")
-    checkFinite(evaluationX, splits.evaluationName)
     const fit = fitVaRidge({ vectors: trainX, labels: splits.train }, { vectors: devX, labels: splits.dev })
+    checkFinite(evaluationX, splits.evaluationName)
     const metrics: Record<string, number> = {}
     for (const dimension of ["valence", "arousal"] as const) {
       const scores = vaScores(predictRidge(fit[dimension].model, evaluationX), splits.evaluation[dimension])
@@ -129,13 +129,13 @@ export interface CrossValidatedVa {
 export const crossValidatedVa = (
   vectors: ReadonlyArray<ArrayLike<number>>,
   labels: VaLabels,
-  options: { readonly folds: number; readonly random: SeededRandom; readonly lambdas?: ReadonlyArray<number> }
+  options: { readonly folds: number; readonly random: SeededRandom; readonly lambdas?: ReadonlyArray<number>; readonly name?: string }
 ): CrossValidatedVa => {
   const n = vectors.length
   const k = options.folds
   if (!(Number.isInteger(k) && k >= 3)) throw new Error(`crossValidatedVa: need at least 3 folds, got ${k}`)
   if (n < k) throw new Error(`${n} examples are too few for ${k}-fold cross-validation`)
-  checkFinite(vectors, "corpus")
+  checkFinite(vectors, options.name ?? "corpus")
   const lambdas = options.lambdas ?? RIDGE_LAMBDAS
   const order = Array.from({ length: n }, (_, i) => i)
   options.random.shuffle(order)
@@ -184,7 +184,8 @@ export const vaCorpusEvaluator = (settings: {
   readonly corpus: VaSplit
   readonly source: { readonly train: VaSplit; readonly dev: VaSplit }
   readonly folds: number
-  readonly random: SeededRandom
+  /** The folds are drawn from this seed afresh for every model: each model is scored on the same folds. */
+  readonly seed: number
 }): Evaluator => ({
   name: `va-corpus(${settings.name})`,
   primaryMetric: "inDomain.va.pearson",
@@ -193,10 +194,12 @@ export const vaCorpusEvaluator = (settings: {
     const trainX = embed(settings.source.train.texts)
     const devX = embed(settings.source.dev.texts)
     const corpusX = embed(settings.corpus.texts)
-    checkFinite(trainX, "source train")
-    checkFinite(corpusX, settings.name)
     const fit = fitVaRidge({ vectors: trainX, labels: settings.source.train }, { vectors: devX, labels: settings.source.dev })
-    const inDomain = crossValidatedVa(corpusX, settings.corpus, { folds: settings.folds, random: settings.random })
+    const inDomain = crossValidatedVa(corpusX, settings.corpus, {
+      folds: settings.folds,
+      random: new SeededRandom(settings.seed).fork(`va-data:${settings.name}`),
+      name: settings.name
+    })
     const metrics: Record<string, number> = { examples: settings.corpus.texts.length, folds: inDomain.folds }
     for (const dimension of ["valence", "arousal"] as const) {
       const cross = vaScores(predictRidge(fit[dimension].model, corpusX), settings.corpus[dimension])
