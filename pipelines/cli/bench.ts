@@ -3,7 +3,7 @@ import type { Argv } from "yargs"
 import { Effect } from "effect"
 import { Backend } from "../../plugins/backends/index.ts"
 import { benchCommand, DEFAULT_BENCH_OPTIONS } from "../../pipelines/bench/index.ts"
-import { runCommand, runtime, type GlobalOptions } from "./command.ts"
+import { runCommand, type GlobalOptions } from "./command.ts"
 
 export const benchCli = (cli: Argv<GlobalOptions>) =>
   cli

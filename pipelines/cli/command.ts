@@ -8,6 +8,7 @@ import { Cause, Effect, Exit, Layer } from "effect"
 import { oneLine } from "../../core/errors.ts"
 import { Rng } from "../../core/rng.ts"
 import { Backend, type BackendChoice } from "../../plugins/backends/index.ts"
+import { hubSettings } from "../../plugins/encoders/hub/hub-settings.ts"
 
 /** The options every command takes (main.ts declares them). */
 export interface GlobalOptions {
@@ -44,3 +45,6 @@ export const runCommand = async <A, E>(program: Effect.Effect<A, E>): Promise<vo
     process.exitCode = signal === "SIGINT" ? 130 : signal === "SIGTERM" ? 143 : 1
   }
 }
+
+/** `--offline`, for every command that loads a model: its default is the hub's reading of $HF_HUB_OFFLINE. */
+export const OFFLINE_OPTION = { type: "boolean", default: hubSettings().offline, describe: "use only the local model cache (default: $HF_HUB_OFFLINE)" } as const

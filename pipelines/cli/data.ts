@@ -1,7 +1,7 @@
 /** `carl data`: the public corpora into the data cache. */
 import type { Argv } from "yargs"
 import { dataFetchCommand, dataPathCommand, DATASET_NAMES } from "../../plugins/data/fetch/index.ts"
-import { runCommand, runtime, type GlobalOptions } from "./command.ts"
+import { runCommand, type GlobalOptions } from "./command.ts"
 
 export const dataCli = (cli: Argv<GlobalOptions>) =>
   cli

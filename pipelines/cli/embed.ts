@@ -5,7 +5,7 @@ import { loadConfig } from "../../plugins/carl/config-file.ts"
 import { type Pooling } from "../../plugins/encoders/index.ts"
 import { POOLINGS } from "../../plugins/encoders/index.ts"
 import { embedCommand } from "../../pipelines/embed-command.ts"
-import { runCommand, runtime, type GlobalOptions } from "./command.ts"
+import { OFFLINE_OPTION, runCommand, runtime, type GlobalOptions } from "./command.ts"
 
 export const embedCli = (cli: Argv<GlobalOptions>) =>
   cli
@@ -24,7 +24,7 @@ export const embedCli = (cli: Argv<GlobalOptions>) =>
           .option("pooling", { choices: POOLINGS, describe: "cls: pooler dense, no tanh (CARL); pooler: with tanh; mean (default: config model.pooling, cls)" })
           .option("batch-size", { type: "number", default: 32, describe: "sentences per forward pass" })
           .option("max-length", { type: "number", describe: "tokens per sentence, special tokens included (default: config model.maxLength, 128)" })
-          .option("offline", { type: "boolean", default: process.env["HF_HUB_OFFLINE"] === "1", describe: "use only the local model cache" })
+          .option("offline", OFFLINE_OPTION)
           .example("$0 embed --input sentences.txt --output vectors.jsonl", "USE-lite embeddings of each line")
           .example("echo 'I love this movie!' | $0 embed --model ./my-bert --input -", "a local BERT folder")
           .check((argv) => {

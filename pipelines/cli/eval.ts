@@ -8,7 +8,7 @@ import { EVAL_TASKS, evalCommand, type EvalTask } from "../../pipelines/eval/eva
 import { parseMaxExamples } from "../../pipelines/eval/eval-data.ts"
 import { writeReport } from "../../pipelines/report/index.ts"
 import { dataCacheDir } from "../../plugins/data/fetch/index.ts"
-import { runCommand, runtime, type GlobalOptions } from "./command.ts"
+import { OFFLINE_OPTION, runCommand, runtime, type GlobalOptions } from "./command.ts"
 import { checkScaleFlag, dataSpecs, vaDataFlags } from "./va-data-flags.ts"
 
 export const evalCli = (cli: Argv<GlobalOptions>) =>
@@ -37,7 +37,7 @@ export const evalCli = (cli: Argv<GlobalOptions>) =>
           .option("max-length", { type: "number", describe: "tokens per sentence (default: config model.maxLength, 128)" })
           .option("cache-dir", { type: "string", describe: "embedding cache (default $CARL_CACHE_DIR or ~/.cache/carl/embeddings)" })
           .option("workers", { type: "number", describe: "threads that embed (on a cache miss) and run the tasks (default: one per core, at most 4)" })
-          .option("offline", { type: "boolean", default: process.env["HF_HUB_OFFLINE"] === "1", describe: "use only the local model cache" })
+          .option("offline", OFFLINE_OPTION)
           .example("$0 eval --model use-lite --tasks all --data-dir ../shared/data --max-examples 2000 --report r.html", "the base encoder on every task")
           .example("$0 eval --model use-lite --model runs/emobank/final --tasks va,ekman,align --data-dir ../shared/data", "before and after training")
           .example("$0 eval --tasks va --va-data posts.csv", "EmoBank and your corpus (Facebook-posts layout recognised): in-domain and cross-corpus r")

@@ -4,7 +4,7 @@ import { Effect } from "effect"
 import { loadConfig } from "../../plugins/carl/config-file.ts"
 import { POOLINGS, type Pooling } from "../../plugins/encoders/index.ts"
 import { fitHeadCommand } from "../../pipelines/heads/fit-head-command.ts"
-import { runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
+import { OFFLINE_OPTION, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
 import { checkScaleFlag, dataSpecs, vaDataFlags } from "./va-data-flags.ts"
 
 export const fitHeadCli = (cli: Argv<GlobalOptions>) =>
@@ -21,7 +21,7 @@ export const fitHeadCli = (cli: Argv<GlobalOptions>) =>
           .option("pooling", { choices: POOLINGS, describe: "default: config model.pooling (cls)" })
           .option("max-length", { type: "number", describe: "tokens per sentence (default: config model.maxLength, 128)" })
           .option("batch-size", { type: "number", default: 64, describe: "sentences per forward pass" })
-          .option("offline", { type: "boolean", default: process.env["HF_HUB_OFFLINE"] === "1", describe: "use only the local model cache" })
+          .option("offline", OFFLINE_OPTION)
           .example("$0 fit-head --model runs/x/best --data emobank.csv", "a VA head for a trained model")
           .example("$0 fit-head --model bert-base-uncased --data posts.csv --goemotions ~/.cache/carl/data/goemotions --out heads/bert", "both heads for a hub model")
           .check((argv) => {

@@ -2,7 +2,7 @@
 import type { Argv } from "yargs"
 import { Effect } from "effect"
 import { PREDICT_FORMATS, predictCommand } from "../../pipelines/heads/predict-command.ts"
-import { runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
+import { OFFLINE_OPTION, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
 
 
 export const predictCli = (cli: Argv<GlobalOptions>) =>
@@ -19,7 +19,7 @@ export const predictCli = (cli: Argv<GlobalOptions>) =>
           .option("emotion", { type: "boolean", default: false, describe: "add the nearest Ekman emotion and its probability (the model's ekman-head)" })
           .option("head", { type: "string", describe: "read the heads from this folder instead of the model's" })
           .option("batch-size", { type: "number", default: 32, describe: "sentences per forward pass" })
-          .option("offline", { type: "boolean", default: process.env["HF_HUB_OFFLINE"] === "1", describe: "use only the local model cache" })
+          .option("offline", OFFLINE_OPTION)
           .example("echo 'I am thrilled about the news' | $0 predict", "base USE-lite with its shipped EmoBank head")
           .example("$0 predict --model runs/emobank --input posts.txt --format csv --output va.csv --emotion", "a trained run's best model")
           .check((argv) => {

@@ -9,7 +9,7 @@ import { trainCommand } from "../../pipelines/train/train-command.ts"
 import { BUNDLED_EMOBANK } from "../../plugins/data/bundled.ts"
 import { progressMode } from "../../pipelines/train/progress.ts"
 import type { DataSpec } from "../../pipelines/train/load-training-data.ts"
-import { runCommand, runtime, type GlobalOptions } from "./command.ts"
+import { OFFLINE_OPTION, runCommand, runtime, type GlobalOptions } from "./command.ts"
 import { checkScaleFlag, dataSpecs, vaDataFlags } from "./va-data-flags.ts"
 
 /**
@@ -54,7 +54,7 @@ export const trainCli = (cli: Argv<GlobalOptions>) =>
           .option("resume", { type: "boolean", default: false, describe: "continue the run in --out from its newest checkpoint" })
           .option("progress", { type: "boolean", describe: "progress bar on a terminal, plain lines otherwise; --no-progress for none" })
           .option("clip-grad-norm", { type: "number", describe: "clip the global gradient norm to this value" })
-          .option("offline", { type: "boolean", default: process.env["HF_HUB_OFFLINE"] === "1", describe: "use only the local model cache" })
+          .option("offline", OFFLINE_OPTION)
           .example("$0 train", "the demo: the recipe on the bundled EmoBank, held-out correlations before and after")
           .example("$0 train --data data/emobank/emobank.csv --out runs/emobank", "EmoBank at the paper's budget (2 epochs of 128)")
           .example("$0 train --data posts.jsonl --text-column text --valence-column v --arousal-column a --scale 1,9", "any JSONL/CSV/TSV")
