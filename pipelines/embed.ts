@@ -8,8 +8,7 @@ import { runForward } from "../core/executor.ts"
 import { GraphBuilder } from "../core/graph.ts"
 import { Ports } from "../plugins/carl/ports.ts"
 import { embedTokens, encode, pool } from "../plugins/carl/encoder.ts"
-import { type Pooling } from "../plugins/encoders/index.ts"
-import { type Encoder } from "../plugins/encoders/index.ts"
+import { type Encoder, type Pooling } from "../plugins/encoders/index.ts"
 import type { TextEncoder } from "../plugins/encoders/load-text-encoder.ts"
 
 export interface EmbedOptions {
@@ -18,13 +17,27 @@ export interface EmbedOptions {
   readonly pooling: Pooling
 }
 
-/** The forward graph every embedding goes through. */
-export const embeddingGraph = (encoder: Encoder, pooling: Pooling) =>
+const buildEmbeddingGraph = (encoder: Encoder, pooling: Pooling) =>
   GraphBuilder.from(Ports.tokenIds, Ports.attentionMask)
     .add(embedTokens(encoder))
     .add(encode(encoder))
     .add(pool(encoder, pooling))
     .build()
+
+type EmbeddingGraph = ReturnType<typeof buildEmbeddingGraph>
+
+// One graph per encoder and pooling, built (and planned by the executor) once: `carl serve`
+// embeds every typed text, a training run every evaluation.
+const graphs = new WeakMap<Encoder, Map<Pooling, EmbeddingGraph>>()
+
+/** The forward graph every embedding goes through. */
+const embeddingGraph = (encoder: Encoder, pooling: Pooling): EmbeddingGraph => {
+  const byPooling = graphs.get(encoder) ?? new Map<Pooling, EmbeddingGraph>()
+  graphs.set(encoder, byPooling)
+  const graph = byPooling.get(pooling) ?? buildEmbeddingGraph(encoder, pooling)
+  byPooling.set(pooling, graph)
+  return graph
+}
 
 export interface Embedded {
   readonly vectors: ReadonlyArray<Float32Array>
