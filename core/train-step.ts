@@ -38,21 +38,33 @@ export interface StepReport {
   readonly finite: boolean
 }
 
-/** ‖g‖₂ over every weight's gradient together, as torch.nn.utils.clip_grad_norm_ measures it. */
-const globalNorm = (gradients: ReadonlyMap<tf.Variable, tf.Tensor>): number =>
-  tf.tidy(() => {
-    const squares = [...gradients.values()].map((gradient) => tf.sum(tf.square(gradient)))
-    return squares.length === 0 ? 0 : Math.sqrt(tf.addN(squares).dataSync()[0] ?? Number.NaN)
-  })
+type GradientGroups = Readonly<Record<string, ReadonlySet<tf.Variable>>>
 
-/** ‖g‖ of the gradients with the first one made NaN (StepFaults.nanGradient). */
-const normWithNanGradient = (gradients: ReadonlyMap<tf.Variable, tf.Tensor>): number => {
+/**
+ * ‖g‖₂ over every weight's gradient together, as torch.nn.utils.clip_grad_norm_ measures it, and
+ * over each named group of weights: Σg² of each weight once (its squares freed with it), summed
+ * per group, read in one transfer.
+ */
+const gradientNorms = (gradients: ReadonlyMap<tf.Variable, tf.Tensor>, groups: GradientGroups): { readonly all: number; readonly groups: Record<string, number> } => {
+  const sums = [...gradients].map(([variable, gradient]) => [variable, tf.tidy(() => tf.sum(tf.square(gradient)))] as const)
+  const names = Object.keys(groups)
+  const totals = tf.tidy(() => {
+    const total = (scalars: ReadonlyArray<tf.Tensor>) => (scalars.length === 0 ? tf.scalar(0) : tf.addN([...scalars]))
+    const ofGroup = (group: ReadonlySet<tf.Variable> | undefined) => total(sums.filter(([variable]) => group?.has(variable) ?? false).map(([, sum]) => sum))
+    return tf.stack([total(sums.map(([, sum]) => sum)), ...names.map((name) => ofGroup(groups[name]))]).dataSync()
+  })
+  tf.dispose(sums.map(([, sum]) => sum))
+  return { all: Math.sqrt(totals[0] ?? Number.NaN), groups: Object.fromEntries(names.map((name, i) => [name, Math.sqrt(totals[i + 1] ?? Number.NaN)])) }
+}
+
+/** The norms with the first gradient made NaN (StepFaults.nanGradient). */
+const normsWithNanGradient = (gradients: ReadonlyMap<tf.Variable, tf.Tensor>, groups: GradientGroups) => {
   const [first, ...rest] = [...gradients]
-  if (first === undefined) return Number.NaN
+  if (first === undefined) return { all: Number.NaN, groups: {} }
   const poisoned = tf.mul(first[1], Number.NaN)
-  const norm = globalNorm(new Map([[first[0], poisoned], ...rest]))
+  const norms = gradientNorms(new Map([[first[0], poisoned], ...rest]), groups)
   poisoned.dispose()
-  return norm
+  return norms
 }
 
 export const trainStep = (
@@ -70,23 +82,21 @@ export const trainStep = (
      * Named groups of weights whose gradient norm is reported too, as `gradientNorm.<name>` (which
      * part of a model a loss reaches: an encoder against its heads).
      */
-    readonly gradientGroups?: Readonly<Record<string, ReadonlySet<tf.Variable>>>
+    readonly gradientGroups?: GradientGroups
   } = {}
 ): StepReport => {
   stepFaults.beforePass(clock.step + 1)
   const pass = runTrainingPass(graph, inputs, clock, options.warnOnce ?? (() => {}), options.pass)
   const scalars: Record<string, number> = {}
   for (const [port, value] of pass.values) if (value.rank === 0) scalars[port] = value.dataSync()[0] ?? Number.NaN
-  const norm = stepFaults.nanGradient(clock.step + 1) ? normWithNanGradient(pass.gradients) : globalNorm(pass.gradients)
+  const groups = options.gradientGroups ?? {}
+  const norms = stepFaults.nanGradient(clock.step + 1) ? normsWithNanGradient(pass.gradients, groups) : gradientNorms(pass.gradients, groups)
+  const norm = norms.all
   scalars["gradientNorm"] = norm
   const finite = Object.values(scalars).every(Number.isFinite)
-  // Parts of a finite norm only: a non-finite step is reported by gradientNorm alone.
   if (finite) {
-    for (const [name, group] of Object.entries(options.gradientGroups ?? {})) {
-      scalars[`gradientNorm.${name}`] = globalNorm(new Map([...pass.gradients].filter(([variable]) => group.has(variable))))
-    }
-  }
-  if (finite) {
+    // Parts of a finite norm only: a non-finite step is reported by gradientNorm alone.
+    for (const [name, value] of Object.entries(norms.groups)) scalars[`gradientNorm.${name}`] = value
     const limit = options.clipGradientNorm
     if (limit !== undefined && norm > limit) {
       const scaled = new Map([...pass.gradients].map(([variable, gradient]) => [variable, tf.mul(gradient, limit / norm)]))

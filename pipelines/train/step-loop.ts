@@ -81,6 +81,8 @@ export interface StepLoopRun {
   readonly evalEvery: number
   readonly checkpointEvery: number
   readonly clipGradientNorm: number | undefined
+  /** The online encoder's weights: its part of each step's gradient norm is logged (gradientNorm.encoder). */
+  readonly encoderWeights: ReadonlySet<tf.Variable>
   readonly bar: Progress
   readonly onStep: ((report: StepReport) => void) | undefined
 }
@@ -145,7 +147,7 @@ const oneStep = (run: StepLoopRun, progress: RunProgress, warnings: Array<string
           warnOnce,
           pass,
           // How much of the step reaches the encoder rather than the heads (docs/RESULTS.md, "Gradient norms").
-          gradientGroups: { encoder: new Set(run.model.online.parameters.entries().map(([, variable]) => variable)) },
+          gradientGroups: { encoder: run.encoderWeights },
           ...(run.clipGradientNorm === undefined ? {} : { clipGradientNorm: run.clipGradientNorm })
         }),
       catch: (error) => {

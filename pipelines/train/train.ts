@@ -170,6 +170,7 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
     evalEvery: options.evalEvery,
     checkpointEvery: options.checkpointEvery,
     clipGradientNorm: options.clipGradientNorm,
+    encoderWeights: new Set(model.online.parameters.entries().map(([, variable]) => variable)),
     bar: new Progress(options.progress, totalSteps),
     onStep: options.onStep
   }
