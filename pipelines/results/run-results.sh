@@ -38,6 +38,8 @@ flags_of() {
     paper-no-ptd) echo "--preset paper --no-ptd" ;;
     paper-no-mccl) echo "--preset paper --no-mccl" ;;
     recipe) echo "--preset recipe" ;;
+    recipe-no-ptd) echo "--preset recipe --no-ptd" ;;
+    recipe-no-mccl) echo "--preset recipe --no-mccl" ;;
     *) echo "unknown variant $1" >&2; exit 2 ;;
   esac
 }
@@ -56,15 +58,18 @@ mkdir -p "$OUT/eval"
 evaluate use-lite "$OUT/eval/use-lite.json"
 for seed in $SEEDS; do
   for variant in $VARIANTS; do
+    # An assignment stops the script (set -e) on an unknown variant; a substitution inside the
+    # command's arguments would not, and the run would train the default preset under that name.
+    flags=$(flags_of "$variant")
     run="$OUT/$variant-seed$seed"
     if [ ! -f "$run/final/config.json" ]; then
       resume=()
       if [ -f "$run/checkpoints/latest" ]; then resume=(--resume); else rm -rf "$run"; fi
       echo "== training $run ($(date -u +%T))"
       start=$(date +%s)
-      # shellcheck disable=SC2046
+      # shellcheck disable=SC2086  # $flags: several words
       carl train --model use-lite --data "$EMOBANK" --seed "$seed" --eval-every 10 --checkpoint-every 20 \
-        --no-heads --no-progress --backend "$BACKEND" --out "$run" "${resume[@]}" $(flags_of "$variant") \
+        --no-heads --no-progress --backend "$BACKEND" --out "$run" "${resume[@]}" $flags \
         >> "$run.log" 2>&1 || { echo "== $run failed: $(tail -n 1 "$run.log")"; continue; }
       echo "== $run: $(( $(date +%s) - start )) s"
     fi
