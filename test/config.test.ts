@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, describe, test } from "node:test"
 import { Effect, Result } from "effect"
-import { decodeConfig, defaultConfig, type CarlConfig } from "../plugins/carl/config.ts"
+import { CONFIG_PRESETS, decodeConfig, defaultConfig, type CarlConfig } from "../plugins/carl/config.ts"
 import { loadConfig } from "../plugins/carl/config-file.ts"
 import { ConfigError } from "../core/errors.ts"
 
@@ -62,6 +62,15 @@ describe("defaultConfig", () => {
     assert.deepEqual(config2.pgd, { epsilon: 5e-9, epsilonScale: "absolute", alpha: 1, steps: 1 })
     assert.deepEqual(config2.model, config.model)
     assert.equal(config2.optimizer.learningRate, 2e-5)
+  })
+})
+
+describe("presets", () => {
+  test("the recipe is the screened candidate docs/RESULTS.md chose on dev (lr1e-4-va10000.json on the paper's settings)", async () => {
+    const screened = await Effect.runPromise(loadConfig(join(import.meta.dirname, "..", "pipelines", "results", "recipes", "lr1e-4-va10000.json"), {}, CONFIG_PRESETS.paper))
+    const recipe = await Effect.runPromise(loadConfig(undefined, {}, CONFIG_PRESETS.recipe))
+    assert.deepEqual(recipe, screened)
+    assert.notDeepEqual(recipe, defaultConfig(), "the recipe differs from the paper's settings")
   })
 })
 

@@ -5,7 +5,8 @@
  *   trained              the run's last checkpoint: encoders and heads as trained;
  *   initial + trained heads  USE-lite as shipped for both encoders, the trained heads: if this is as
  *                        low as "trained", the heads took the drop, not the encoder;
- *   initial              USE-lite as shipped and the heads as initialised (the run's seed).
+ *   initial              USE-lite as shipped and the heads as initialised (the run's seed);
+ * and PTD's base rate: the share of tokens saliency selects, and the focal loss of a constant guess.
  *
  *   npx tsx pipelines/results/diagnose-run.ts runs/results/paper-seed1 [emobank.csv] > diagnosis.json
  */
@@ -71,6 +72,16 @@ const mixed = await fresh()
 for (const name of ["projection", "targetProjection", "prediction"] as const) {
   for (const [key, variable] of trained[name].entries()) mixed[name].get(key).assign(variable)
 }
-const result = { run, trained: measure(trained), initialWithTrainedHeads: measure(mixed), initial: measure(initial) }
+// PTD's base rate on these sentences: the share of real tokens saliency selects (Eq. 7: the top
+// ⌈fraction·n⌉ of each sentence, at least one), and the least focal loss (Eq. 10) a head reaches
+// that gives every token the same probability: a PTD loss above it has learned nothing per token.
+const selected = tokenized.rows.reduce((sum, row) => sum + Math.max(1, Math.ceil(config.saliency.topFraction * row.length - 1e-9)), 0)
+const positiveShare = selected / tokenized.rows.reduce((sum, row) => sum + row.length, 0)
+const focalOfConstant = (p: number) =>
+  positiveShare * (1 - p) ** config.ptd.gamma * -Math.log(p) + (1 - positiveShare) * p ** config.ptd.gamma * -Math.log(1 - p)
+const constant = Array.from({ length: 9999 }, (_, i) => (i + 1) / 10000).reduce((best, p) => (focalOfConstant(p) < focalOfConstant(best) ? p : best))
+const ptdBaseRate = { positiveShare, constantFocalFloor: focalOfConstant(constant), atProbability: constant }
+
+const result = { run, trained: measure(trained), initialWithTrainedHeads: measure(mixed), initial: measure(initial), ptdBaseRate }
 console.log(JSON.stringify(result, null, 2))
 for (const model of [trained, initial, mixed]) disposeCarlModel(model)

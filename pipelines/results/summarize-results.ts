@@ -13,11 +13,14 @@
 import { readdir, readFile } from "node:fs/promises"
 import { basename, join } from "node:path"
 import { Effect } from "effect"
+import { mean } from "../../plugins/evaluators/math/statistics.ts"
+import { median } from "../bench/steps.ts"
 import { parseResults } from "../report/index.ts"
+import { numberAt as num, readRunMetrics, scientific } from "./run-metrics.ts"
 
 type ModelResults = Effect.Success<ReturnType<typeof parseResults>>["models"][number]
 
-export const VARIANTS: ReadonlyArray<{ readonly key: string; readonly label: string }> = [
+const VARIANTS: ReadonlyArray<{ readonly key: string; readonly label: string }> = [
   { key: "plain", label: "supervised (--plain, lr 1e-4)" },
   { key: "paper", label: "CARL, the paper's settings" },
   { key: "paper-no-ptd", label: "  w/o TP (MCCL only)" },
@@ -51,8 +54,7 @@ const COLUMNS: ReadonlyArray<Column> = [
   { header: "unif", value: (m) => m.tasks.align?.uniformity, scale: 1, digits: 3 }
 ]
 
-export const mean = (xs: ReadonlyArray<number>): number => xs.reduce((a, b) => a + b, 0) / xs.length
-export const sampleSd = (xs: ReadonlyArray<number>): number => {
+const sampleSd = (xs: ReadonlyArray<number>): number => {
   if (xs.length < 2) return Number.NaN
   const m = mean(xs)
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1))
@@ -92,8 +94,6 @@ const readEvaluations = async (folder: string): Promise<{ readonly base: ModelRe
   return { base, runs }
 }
 
-type Line = Readonly<Record<string, unknown>>
-const num = (line: Line | undefined, key: string): number => (typeof line?.[key] === "number" ? (line[key] as number) : Number.NaN)
 
 interface Training {
   readonly variant: string
@@ -110,20 +110,12 @@ interface Training {
   readonly ptdLast: number
 }
 
-const median = (xs: ReadonlyArray<number>) => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  return sorted.length === 0 ? Number.NaN : (sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN)
-}
-
 const readTraining = async (folder: string): Promise<Array<Training>> => {
   const out: Array<Training> = []
-  for (const entry of (await readdir(folder, { withFileTypes: true })).filter((e) => (e.isDirectory() || e.isSymbolicLink()) && runName.test(e.name)).map((e) => e.name).sort()) {
-    const text = await readFile(join(folder, entry, "metrics.jsonl"), "utf8").catch(() => "")
-    const lines = text.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Line)
-    const dev = lines.filter((line) => String(line["evaluation"] ?? "").includes("(dev)"))
-    const steps = lines.filter((line) => typeof line["objective"] === "number")
-    if (steps.length === 0) continue
-    const best = dev.reduce<Line | undefined>((top, line) => (top === undefined || num(line, "va.pearson") > num(top, "va.pearson") ? line : top), undefined)
+  for (const entry of (await readdir(folder)).filter((name) => runName.test(name)).sort()) {
+    const metrics = await readRunMetrics(join(folder, entry))
+    if (metrics === undefined) continue
+    const { steps, dev, best } = metrics
     const first = steps[0]
     const last = steps.at(-1)
     out.push({
@@ -189,10 +181,7 @@ export const summarize = async (folder: string): Promise<string> => {
       const chosen = training.filter((run) => run.variant === key)
       if (chosen.length === 0) continue
       const of = (pick: (run: Training) => number, digits: number) => meanSd(finite(chosen.map(pick)), digits)
-      const exp = (pick: (run: Training) => number) => {
-        const values = finite(chosen.map(pick))
-        return values.length === 0 ? "–" : mean(values).toExponential(1)
-      }
+      const exp = (pick: (run: Training) => number) => scientific(mean(finite(chosen.map(pick))))
       lines.push(
         `| ${label} | ${chosen.map((run) => run.bestStep).join(", ")} | ${of((r) => r.devAtZero, 3)} → ${of((r) => r.bestDev, 3)} | ${of((r) => r.mcclFirst, 2)} → ${of((r) => r.mcclLast, 2)} | ` +
           `${of((r) => r.diagonalLast, 3)} | ${of((r) => r.driftLast, 4)} | ${of((r) => r.gradientMedian, 2)} | ${of((r) => r.encoderGradientMedian, 2)} | ${of((r) => r.ptdLast, 3)} | ${exp((r) => r.perturbationLast)} |`

@@ -8,35 +8,25 @@
  *
  *   npx tsx pipelines/results/summarize-screen.ts runs/screen > runs/screen/screen.md
  */
-import { readdir, readFile } from "node:fs/promises"
+import { readdir } from "node:fs/promises"
 import { join } from "node:path"
-
-type Line = Readonly<Record<string, unknown>>
-
-const number = (line: Line | undefined, key: string): number => (typeof line?.[key] === "number" ? (line[key] as number) : Number.NaN)
-const fixed = (value: number, digits = 3): string => (Number.isFinite(value) ? value.toFixed(digits) : "–")
+import { median } from "../bench/steps.ts"
+import { fixed, numberAt as number, readRunMetrics, scientific } from "./run-metrics.ts"
 
 const folder = process.argv[2] ?? "runs/screen"
 const rows: Array<{ readonly name: string; readonly best: number; readonly cells: ReadonlyArray<string> }> = []
 const curves: Array<{ readonly name: string; readonly devByStep: ReadonlyMap<number, number>; readonly training: ReadonlyArray<string> }> = []
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b)
-  return sorted.length === 0 ? Number.NaN : sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2
-}
-const scientific = (value: number): string => (Number.isFinite(value) ? value.toExponential(1) : "–")
-for (const entry of (await readdir(folder, { withFileTypes: true })).filter((item) => item.isDirectory() || item.isSymbolicLink()).map((item) => item.name).sort()) {
-  const text = await readFile(join(folder, entry, "metrics.jsonl"), "utf8").catch(() => "")
-  const lines = text.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Line)
-  const dev = lines.filter((line) => typeof line["evaluation"] === "string" && String(line["evaluation"]).includes("(dev)"))
-  const steps = lines.filter((line) => typeof line["objective"] === "number")
-  const best = dev.reduce<Line | undefined>((top, line) => (top === undefined || number(line, "va.pearson") > number(top, "va.pearson") ? line : top), undefined)
+for (const entry of (await readdir(folder)).sort()) {
+  const metrics = await readRunMetrics(join(folder, entry))
+  if (metrics === undefined) continue
+  const { steps, dev, best } = metrics
   const last = steps.at(-1)
   const first = steps[0]
   curves.push({
     name: entry,
     devByStep: new Map(dev.map((line) => [number(line, "step"), number(line, "va.pearson")])),
     training: [
-      scientific(median(steps.map((line) => number(line, "gradientNorm")))),
+      scientific(median(steps.map((line) => number(line, "gradientNorm")).filter(Number.isFinite))),
       `${fixed(number(first, "loss.ptd"))} → ${fixed(number(last, "loss.ptd"))}`,
       `${scientific(number(first, "perturbationNorm"))} → ${scientific(number(last, "perturbationNorm"))}`
     ]

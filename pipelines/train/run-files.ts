@@ -36,7 +36,7 @@ export const logMetrics = (out: string, record: Readonly<Record<string, unknown>
   writeRunFile(metricsFileOf(out), () => appendFile(metricsFileOf(out), `${JSON.stringify(record)}\n`))
 
 /** A whole JSON object line, or undefined for a line cut short by a kill. */
-const parseJsonLine = (line: string): Record<string, unknown> | undefined => {
+export const parseJsonLine = (line: string): Record<string, unknown> | undefined => {
   if (!line.startsWith("{") || !line.endsWith("}")) return undefined
   try {
     const parsed: unknown = JSON.parse(line)

@@ -141,7 +141,7 @@ export const CONFIG_PRESETS = {
   /**
    * The paper's settings with the learning rate of the best supervised run (1e-4: at 2e-5 the
    * encoder barely moves in 2 epochs) and a supervised valence–arousal term beside MCCL and PTD.
-   * Its weight, 10000, puts the term's gradient at about ten times MCCL's (at weight 1 it is a
+   * Its weight, 10000, puts the term's gradient at the encoder at about twelve times MCCL's (at weight 1 it is a
    * thousandth of it and changes nothing; at 1000, as large, and dev r is lower). docs/RESULTS.md,
    * "Choosing the recipe" and "Gradient norms".
    */
