@@ -91,6 +91,12 @@ describe("interrupted and resumed runs equal an uninterrupted one", () => {
     assert.equal(result.status, 1)
     assert.match(result.stderr, /cannot resume: it runs 40 steps, this one 41/)
   })
+
+  test("resuming with other settings is refused, naming the setting and both values", async () => {
+    const result = await start(trainArgs(inWorkdir("reference"), "--resume", "--preset", "paper")).finished
+    assert.equal(result.status, 1)
+    assert.match(result.stderr, /cannot resume: it was trained with objective\.vaRegression 10000, this run has 0; use the same options or another --out/)
+  })
 })
 
 describe("a run in process", () => {

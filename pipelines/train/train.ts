@@ -129,7 +129,7 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
   let before: EvaluationResult | undefined
   const progress = yield* options.resume
     ? Effect.gen(function* () {
-        const resumed = yield* resumeRun(options.out, identity, sets, optimizer)
+        const resumed = yield* resumeRun(options.out, identity, config, sets, optimizer)
         yield* cutMetricsBackTo(options.out, resumed.step, evaluators.test.name)
         yield* Console.log(`resumed from ${resumed.path} at step ${resumed.step}/${totalSteps}`)
         const sampler = new EpochSampler(trainSet.length, batchSize, config.seed, resumed.state.sampler)
