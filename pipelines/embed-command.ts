@@ -3,7 +3,7 @@ import { Console, Effect } from "effect"
 import { Backend } from "../plugins/backends/index.ts"
 import { readLines, writeText } from "../core/text-file.ts"
 import type { Pooling } from "../plugins/encoders/index.ts"
-import { loadTextEncoder } from "../plugins/encoders/load-text-encoder.ts"
+import { loadTextEncoderScoped } from "../plugins/encoders/load-text-encoder.ts"
 import { TokenizerError } from "../plugins/encoders/tokenizer/hf-tokenizer.ts"
 import { embedTexts } from "./embed.ts"
 
@@ -23,10 +23,7 @@ const float32Text = (value: number): string => String(Number(value.toPrecision(9
 export const embedCommand = Effect.fn("embedCommand")(function* (options: EmbedCommandOptions) {
   const backend = yield* Backend
   const texts = yield* readLines(options.input)
-  const model = yield* Effect.acquireRelease(
-    loadTextEncoder(options.model, { trainable: false, hub: { offline: options.offline } }),
-    (loaded) => Effect.sync(() => loaded.encoder.parameters.dispose())
-  )
+  const model = yield* loadTextEncoderScoped(options.model, { trainable: false, hub: { offline: options.offline } })
   const maxLength = Math.min(options.maxLength, model.maxLength)
   const started = performance.now()
   // The tokenizer throws its TokenizerError for a token it has no id for (a vocabulary without

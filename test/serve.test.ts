@@ -45,14 +45,20 @@ let url = ""
 let fiber: Fiber.Fiber<void, unknown> | undefined
 
 before(async () => {
+  let started: Fiber.Fiber<void, unknown> | undefined
   const listening = new Promise<string>((resolve) => {
-    fiber = Effect.runFork(
+    started = Effect.runFork(
       Effect.scoped(
         serveCommand({ model: "use-lite", host: "127.0.0.1", port: 0, skipBadRows: false, referenceSize: 300, neighbours: 5, batchSize: 64, offline: true, onListening: resolve })
       ).pipe(Effect.provide(runtime("auto", 42)))
     )
   })
-  url = await listening
+  fiber = started
+  // A server that fails before it is ready ends the setup with its error instead of hanging it.
+  const ended = Effect.runPromise(Fiber.join(started as Fiber.Fiber<void, unknown>)).then(() => {
+    throw new Error("carl serve ended before it was ready")
+  })
+  url = await Promise.race([listening, ended])
 })
 
 after(async () => {

@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { type BackendName } from "../../plugins/backends/index.ts"
 import { Backend } from "../../plugins/backends/index.ts"
 import { SeededRandom } from "../../core/random.ts"
-import { loadTextEncoder, ModelLoadError, USE_LITE_MODEL_ID } from "../../plugins/encoders/load-text-encoder.ts"
+import { loadTextEncoderScoped, ModelLoadError, USE_LITE_MODEL_ID } from "../../plugins/encoders/load-text-encoder.ts"
 import { graphModelInputs } from "../../plugins/encoders/use-lite/graph-model-input.ts"
 import {
   loadUseLiteTokenizer,
@@ -160,9 +160,7 @@ export const benchEmbed = Effect.fn("benchEmbed")(function* (options: BenchOptio
   const model = options.model ?? USE_LITE_MODEL_ID
   const withGraph = model === USE_LITE_MODEL_ID
 
-  const ours = yield* Effect.acquireRelease(loadTextEncoder(model, { trainable: false }), (loaded) =>
-    Effect.sync(() => loaded.encoder.parameters.dispose())
-  )
+  const ours = yield* loadTextEncoderScoped(model, { trainable: false })
   const graph = withGraph
     ? yield* Effect.acquireRelease(
         Effect.tryPromise({

@@ -9,7 +9,7 @@ import { problemText } from "../../core/errors.ts"
 import { goEmotionsToEkman, readGoEmotions } from "../../plugins/data/index.ts"
 import type { DataSpec } from "../../plugins/data/va-spec.ts"
 import type { Pooling } from "../../plugins/encoders/index.ts"
-import { loadTextEncoder, USE_LITE_MODEL_ID } from "../../plugins/encoders/load-text-encoder.ts"
+import { loadTextEncoderScoped, USE_LITE_MODEL_ID } from "../../plugins/encoders/load-text-encoder.ts"
 import type { EmbedTexts } from "../../plugins/evaluators/evaluator.ts"
 import { EKMAN_HEAD, fitEkmanHead, VA_HEAD, writeHead, type CardStamp } from "../../plugins/readouts/index.ts"
 import { embedTexts } from "../embed.ts"
@@ -50,10 +50,7 @@ export const fitHeadCommand = Effect.fn("fitHeadCommand")(function* (options: Fi
   const vaData = options.data.length === 0 ? undefined : yield* loadTrainingData(options.data, { seed: options.seed, skipBadRows: options.skipBadRows })
   const goemotions = options.goemotions === undefined ? undefined : goEmotionsToEkman(yield* readGoEmotions(options.goemotions))
 
-  const text = yield* Effect.acquireRelease(
-    loadTextEncoder(resolved.model, { trainable: false, hub: { offline: options.offline } }),
-    (loaded) => Effect.sync(() => loaded.encoder.parameters.dispose())
-  )
+  const text = yield* loadTextEncoderScoped(resolved.model, { trainable: false, hub: { offline: options.offline } })
   const maxLength = Math.min(options.maxLength, text.maxLength)
   const embed: EmbedTexts = (texts) => embedTexts(text, texts, { pooling: options.pooling, batchSize: options.batchSize, maxLength }).vectors
   const stamp: CardStamp = { encoder: { model: options.model, pooling: options.pooling, maxLength }, carl: CARL_VERSION }

@@ -7,7 +7,7 @@
 import { Console, Effect, Schema } from "effect"
 import { problemText } from "../../core/errors.ts"
 import { readLines, writeText } from "../../core/text-file.ts"
-import { loadTextEncoder } from "../../plugins/encoders/load-text-encoder.ts"
+import { loadTextEncoderScoped } from "../../plugins/encoders/load-text-encoder.ts"
 import { TokenizerError } from "../../plugins/encoders/tokenizer/hf-tokenizer.ts"
 import {
   predictEkman,
@@ -113,10 +113,7 @@ export const predictCommand = Effect.fn("predictCommand")(function* (options: Pr
   if (options.input === "-" && process.stdin.isTTY) yield* Console.error("carl: reading text from the terminal, one input per line; end with Ctrl-D")
   const texts = yield* readLines(options.input)
 
-  const text = yield* Effect.acquireRelease(
-    loadTextEncoder(resolved.model, { trainable: false, hub: { offline: options.offline } }),
-    (loaded) => Effect.sync(() => loaded.encoder.parameters.dispose())
-  )
+  const text = yield* loadTextEncoderScoped(resolved.model, { trainable: false, hub: { offline: options.offline } })
   const { pooling, maxLength } = va.card.encoder
   const vectors = yield* Effect.sync(() => embedTexts(text, texts, { pooling, batchSize: options.batchSize, maxLength: Math.min(maxLength, text.maxLength) }).vectors).pipe(
     Effect.catchDefect((defect) => (defect instanceof TokenizerError ? Effect.fail(defect) : Effect.die(defect)))

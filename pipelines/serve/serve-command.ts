@@ -15,7 +15,7 @@ import { BUNDLED_EMOBANK } from "../../plugins/data/bundled.ts"
 import { readVaSpec, type DataSpec } from "../../plugins/data/va-spec.ts"
 import type { VaExample } from "../../plugins/data/types.ts"
 import { sampleIndices } from "../../plugins/evaluators/embedding-geometry.ts"
-import { loadTextEncoder } from "../../plugins/encoders/load-text-encoder.ts"
+import { loadTextEncoderScoped } from "../../plugins/encoders/load-text-encoder.ts"
 import { predictEkman, predictVa, toNominal } from "../../plugins/readouts/index.ts"
 import { embedTexts } from "../embed.ts"
 import { checkHeadWidth, modelWithHeads, readModelHeads } from "../heads/model-heads.ts"
@@ -112,10 +112,9 @@ export const serveCommand = Effect.fn("serveCommand")(function* (options: ServeO
   const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}/`
   yield* Console.error(`carl serve: listening on ${url}; loading ${resolved.model} and the reference corpus`)
 
-  const text = yield* Effect.acquireRelease(
-    loadTextEncoder(resolved.model, { trainable: false, hub: { offline: options.offline } }),
-    (loaded) => Effect.sync(() => loaded.encoder.parameters.dispose())
-  )
+  const text = yield* loadTextEncoderScoped(resolved.model, { trainable: false, hub: { offline: options.offline } })
+  // Scopes close in reverse: this runs before the weights go, so a late request gets a 503, not freed weights.
+  yield* Effect.addFinalizer(() => Effect.sync(() => (app = undefined)))
   const embedSettings = { pooling: va.card.encoder.pooling, batchSize: options.batchSize, maxLength: Math.min(va.card.encoder.maxLength, text.maxLength) }
   const started = performance.now()
   const vectors = embedTexts(text, chosen.map((sentence) => sentence.text), embedSettings).vectors

@@ -30,7 +30,7 @@ export interface Asset {
   readonly body: string
 }
 
-export const CONTENT_SECURITY_POLICY =
+const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** A request the server refuses, with its status and message. */
@@ -84,7 +84,7 @@ const readBody = (request: IncomingMessage, limit: number): Promise<string> =>
   })
 
 /** `{"text": "..."}`, checked: anything else is a 400 (or 413 for a text past the limit) naming what is wrong. */
-export const parsePredictRequest = (body: string, limits: ServeLimits): string => {
+const parsePredictRequest = (body: string, limits: ServeLimits): string => {
   let parsed: unknown
   try {
     parsed = JSON.parse(body)

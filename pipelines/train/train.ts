@@ -25,7 +25,7 @@ import type { StepReport } from "../../core/train-step.ts"
 import { Backend } from "../../plugins/backends/index.ts"
 import type { CarlConfig } from "../../plugins/carl/config.ts"
 import { Ports } from "../../plugins/carl/ports.ts"
-import { loadTextEncoder } from "../../plugins/encoders/load-text-encoder.ts"
+import { loadTextEncoder, loadTextEncoderScoped } from "../../plugins/encoders/load-text-encoder.ts"
 import type { EvaluationResult, Evaluator } from "../../plugins/evaluators/evaluator.ts"
 import { carlGraph, createCarlModel, disposeCarlModel, graphParameterSets, type CarlVariant, type CustomGraph } from "../carl-graph.ts"
 import type { VaHeadCard } from "../../plugins/readouts/index.ts"
@@ -219,7 +219,7 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
       const bestModel = join(options.out, "best")
       const best = yield* Effect.scoped(
         Effect.gen(function* () {
-          const loaded = yield* Effect.acquireRelease(loadTextEncoder(bestModel, { trainable: false }), (kept) => Effect.sync(() => kept.encoder.parameters.dispose()))
+          const loaded = yield* loadTextEncoderScoped(bestModel, { trainable: false })
           return yield* fitVaHeadOn(options.data, (texts) => embedTexts(loaded, texts, embedSettings).vectors, stamp(bestModel), bestModel)
         })
       )

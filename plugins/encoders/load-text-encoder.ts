@@ -136,3 +136,7 @@ export const loadTextEncoder = Effect.fn("loadTextEncoder")(function* (
       )
   } satisfies TextEncoder
 })
+
+/** loadTextEncoder in a scope: the weights are released when it closes. */
+export const loadTextEncoderScoped = (model: string, options: { readonly trainable: boolean; readonly hub?: HubOptions }) =>
+  Effect.acquireRelease(loadTextEncoder(model, options), (loaded) => Effect.sync(() => loaded.encoder.parameters.dispose()))

@@ -206,6 +206,28 @@ describe("bad requests to the page", () => {
       assert.equal((await call("api/info", "GET")).status, 200, "the server still answers")
     })
   }
+  test("an API request while the model loads: 503 with a retry, not a crash", async () => {
+    const loading = createServer(
+      createHandler({ app: () => undefined, assets: {}, limits: SERVE_LIMITS, rateLimiter: tokenBuckets({ perSecond: 1000, burst: 1000 }), loopbackOnly: true, onError: (error) => failures.push(error) })
+    )
+    await new Promise<void>((resolve) => loading.listen(0, "127.0.0.1", resolve))
+    try {
+      const reply = await new Promise<{ status: number; retry: string | undefined; body: string }>((resolve, reject) => {
+        httpRequest(`http://127.0.0.1:${(loading.address() as AddressInfo).port}/api/info`, (response) => {
+          let text = ""
+          response.setEncoding("utf8").on("data", (chunk: string) => (text += chunk))
+          response.on("end", () => resolve({ status: response.statusCode ?? 0, retry: response.headers["retry-after"], body: text }))
+        })
+          .on("error", reject)
+          .end()
+      })
+      assert.equal(reply.status, 503)
+      assert.equal(reply.retry, "1")
+      assert.match((JSON.parse(reply.body) as { error: string }).error, /still loading/)
+    } finally {
+      loading.close()
+    }
+  })
   test("another host name (DNS rebinding)", async () => {
     const reply = await call("api/info", "GET", undefined, { host: "evil.example" })
     assert.equal(reply.status, 403)
