@@ -3,7 +3,7 @@ import type { Argv } from "yargs"
 import { Effect } from "effect"
 import { Backend } from "../../plugins/backends/index.ts"
 import { benchCommand, DEFAULT_BENCH_OPTIONS } from "../../pipelines/bench/index.ts"
-import { runCommand, type GlobalOptions } from "./command.ts"
+import { checkMicroBatchFlag, runCommand, wholeNumber, type GlobalOptions } from "./command.ts"
 
 export const benchCli = (cli: Argv<GlobalOptions>) =>
   cli
@@ -31,15 +31,9 @@ export const benchCli = (cli: Argv<GlobalOptions>) =>
           .example("$0 bench --peer", "the issue's configuration, carl then the PyTorch peer, and the ratio")
           .example("$0 bench --embed --model use-lite", "embedding throughput, ours and the graph model's")
           .check((argv) => {
-            for (const key of ["layers", "hidden", "heads", "ffn", "vocab", "seq", "batch", "steps"] as const) {
-              const value = argv[key]
-              if (!Number.isInteger(value) || value < 1) throw new Error(`--${key} must be a whole number ≥ 1, got ${value}`)
-            }
+            for (const key of ["layers", "hidden", "heads", "ffn", "vocab", "seq", "batch", "steps"] as const) wholeNumber(key, argv[key], 1)
             if (argv.hidden % argv.heads !== 0) throw new Error(`--hidden ${argv.hidden} must be a multiple of --heads ${argv.heads}`)
-            const micro = argv["micro-batch"]
-            if (micro !== undefined && micro !== "auto" && !(Number.isInteger(Number(micro)) && Number(micro) >= 1)) {
-              throw new Error(`--micro-batch must be a whole number ≥ 1 or auto, got ${micro}`)
-            }
+            checkMicroBatchFlag(argv["micro-batch"])
             return true
           }),
       async (argv) => {

@@ -27,6 +27,13 @@ export const wholeNumber = (name: string, value: number | undefined, minimum: nu
   if (value !== undefined && !(Number.isInteger(value) && value >= minimum)) throw new Error(`--${name} must be a whole number ≥ ${minimum}, got ${value}`)
 }
 
+/** `--micro-batch`: a whole number ≥ 1, or auto. */
+export const checkMicroBatchFlag = (value: string | number | undefined): void => {
+  if (value !== undefined && value !== "auto" && !(Number.isInteger(Number(value)) && Number(value) >= 1)) {
+    throw new Error(`--micro-batch must be a whole number ≥ 1 or auto, got ${value}`)
+  }
+}
+
 export const runtime = (backend: BackendChoice, seed: number) => Layer.mergeAll(Backend.layer(backend), Rng.layer(seed))
 
 /** Runs a command's program; failures and defects end in one line on stderr and exit code 1. */

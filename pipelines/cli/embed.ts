@@ -5,7 +5,7 @@ import { loadConfig } from "../../plugins/carl/config-file.ts"
 import { type Pooling } from "../../plugins/encoders/index.ts"
 import { POOLINGS } from "../../plugins/encoders/index.ts"
 import { embedCommand } from "../../pipelines/embed-command.ts"
-import { OFFLINE_OPTION, runCommand, runtime, type GlobalOptions } from "./command.ts"
+import { OFFLINE_OPTION, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
 
 export const embedCli = (cli: Argv<GlobalOptions>) =>
   cli
@@ -28,12 +28,8 @@ export const embedCli = (cli: Argv<GlobalOptions>) =>
           .example("$0 embed --input sentences.txt --output vectors.jsonl", "USE-lite embeddings of each line")
           .example("echo 'I love this movie!' | $0 embed --model ./my-bert --input -", "a local BERT folder")
           .check((argv) => {
-            const batchSize = argv["batch-size"]
-            if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch-size must be a whole number ≥ 1, got ${batchSize}`)
-            const maxLength = argv["max-length"]
-            if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength < 2)) {
-              throw new Error(`--max-length must be a whole number ≥ 2, got ${maxLength}`)
-            }
+            wholeNumber("batch-size", argv["batch-size"], 1)
+            wholeNumber("max-length", argv["max-length"], 2)
             return true
           }),
       async (argv) => {

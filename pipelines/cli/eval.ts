@@ -8,7 +8,7 @@ import { EVAL_TASKS, evalCommand, type EvalTask } from "../../pipelines/eval/eva
 import { parseMaxExamples } from "../../pipelines/eval/eval-data.ts"
 import { writeReport } from "../../pipelines/report/index.ts"
 import { dataCacheDir } from "../../plugins/data/fetch/index.ts"
-import { OFFLINE_OPTION, runCommand, runtime, type GlobalOptions } from "./command.ts"
+import { OFFLINE_OPTION, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
 import { checkScaleFlag, dataSpecs, vaDataFlags } from "./va-data-flags.ts"
 
 export const evalCli = (cli: Argv<GlobalOptions>) =>
@@ -48,10 +48,7 @@ export const evalCli = (cli: Argv<GlobalOptions>) =>
             if (unknown.length > 0) throw new Error(`--tasks: unknown ${unknown.join(", ")}; known: ${EVAL_TASKS.join(", ")}, all`)
             if (argv["max-examples"] !== undefined) parseMaxExamples(argv["max-examples"])
             checkScaleFlag(argv.scale)
-            for (const key of ["batch-size", "max-length", "workers"] as const) {
-              const value = argv[key]
-              if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new Error(`--${key} must be a whole number ≥ 1, got ${value}`)
-            }
+            for (const key of ["batch-size", "max-length", "workers"] as const) wholeNumber(key, argv[key], 1)
             return true
           }),
       async (argv) => {

@@ -3,7 +3,7 @@ import type { Argv } from "yargs"
 import { Effect } from "effect"
 import { loadConfig } from "../../plugins/carl/config-file.ts"
 import { smokeRun } from "../../pipelines/smoke.ts"
-import { runCommand, runtime, type GlobalOptions } from "./command.ts"
+import { runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
 
 export const smokeCli = (cli: Argv<GlobalOptions>) =>
   cli
@@ -18,10 +18,7 @@ export const smokeCli = (cli: Argv<GlobalOptions>) =>
           .example("$0 smoke", "one CARL step on the best backend available")
           .example("$0 smoke --backend cpu --steps 3", "three steps on the plain JavaScript backend")
           .check((argv) => {
-            for (const key of ["steps", "batch-size", "seq-length"] as const) {
-              const value = argv[key]
-              if (!Number.isInteger(value) || value < 1) throw new Error(`--${key} must be a whole number ≥ 1, got ${value}`)
-            }
+            for (const key of ["steps", "batch-size", "seq-length"] as const) wholeNumber(key, argv[key], 1)
             if (argv["seq-length"] < 2) throw new Error("--seq-length must be at least 2")
             return true
           }),

@@ -9,7 +9,7 @@ import { trainCommand } from "../../pipelines/train/train-command.ts"
 import { BUNDLED_EMOBANK } from "../../plugins/data/bundled.ts"
 import { progressMode } from "../../pipelines/train/progress.ts"
 import type { DataSpec } from "../../pipelines/train/load-training-data.ts"
-import { OFFLINE_OPTION, runCommand, runtime, type GlobalOptions } from "./command.ts"
+import { checkMicroBatchFlag, OFFLINE_OPTION, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
 import { checkScaleFlag, dataSpecs, vaDataFlags } from "./va-data-flags.ts"
 
 /**
@@ -60,20 +60,14 @@ export const trainCli = (cli: Argv<GlobalOptions>) =>
           .example("$0 train --data posts.jsonl --text-column text --valence-column v --arousal-column a --scale 1,9", "any JSONL/CSV/TSV")
           .example("$0 train --out runs/emobank --resume ...", "continue an interrupted run with the same options")
           .check((argv) => {
-            for (const key of ["steps", "epochs", "batch-size", "max-length", "checkpoint-every", "eval-every"] as const) {
-              const value = argv[key]
-              const minimum = key === "checkpoint-every" || key === "eval-every" ? 0 : 1
-              if (value !== undefined && (!Number.isInteger(value) || value < minimum)) throw new Error(`--${key} must be a whole number ≥ ${minimum}, got ${value}`)
-            }
+            for (const key of ["steps", "epochs", "batch-size", "max-length"] as const) wholeNumber(key, argv[key], 1)
+            for (const key of ["checkpoint-every", "eval-every"] as const) wholeNumber(key, argv[key], 0)
             for (const key of ["lr", "clip-grad-norm"] as const) {
               const value = argv[key]
               if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new Error(`--${key} must be a number > 0, got ${value}`)
             }
             checkScaleFlag(argv.scale)
-            const micro = argv["micro-batch"]
-            if (micro !== undefined && micro !== "auto" && !(Number.isInteger(Number(micro)) && Number(micro) >= 1)) {
-              throw new Error(`--micro-batch must be a whole number ≥ 1 or auto, got ${micro}`)
-            }
+            checkMicroBatchFlag(argv["micro-batch"])
             const selectOn = argv["select-on"].split(",").map((task) => task.trim())
             const unknownTask = selectOn.find((task) => !(SELECTION_TASKS as ReadonlyArray<string>).includes(task))
             if (unknownTask !== undefined) throw new Error(`--select-on: ${unknownTask} has no dev split to select on; choose from ${SELECTION_TASKS.join(", ")}`)
