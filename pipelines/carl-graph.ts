@@ -88,7 +88,7 @@ export interface CarlBatch {
 const DROPOUT_STREAMS = { online: 1, perturbed: 2, target: 3 } as const
 
 /** The dropout of one forward pass (model.dropout: the encoder's own rates, or one rate for both). */
-export const encoderDropout = (encoder: Encoder, config: CarlConfig, stream: keyof typeof DROPOUT_STREAMS): EncoderDropout => ({
+const encoderDropout = (encoder: Encoder, config: CarlConfig, stream: keyof typeof DROPOUT_STREAMS): EncoderDropout => ({
   rates: config.model.dropout === "checkpoint" ? encoder.dropoutRates : { hidden: config.model.dropout, attention: config.model.dropout },
   seed: config.seed,
   stream: DROPOUT_STREAMS[stream]

@@ -44,13 +44,13 @@ export const writeFault = (path: string): WriteFault | undefined => {
 }
 
 /** Whether optimiser step `step` (counted from 1) is to get a NaN gradient. */
-export const nanGradientAt = (step: number): boolean => {
+const nanGradientAt = (step: number): boolean => {
   const parts = spec()
   return parts !== undefined && parts[0] === "nan-gradient" && Number(parts[1]) === step
 }
 
 /** The fault `kind` asked for at optimiser step `step` (counted from 1). */
-export const faultAtStep = (kind: "heap-full" | "js-heap", step: number): boolean => {
+const faultAtStep = (kind: "heap-full" | "js-heap", step: number): boolean => {
   const parts = spec()
   return parts !== undefined && parts[0] === kind && Number(parts[1]) === step
 }

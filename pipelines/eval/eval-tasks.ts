@@ -48,7 +48,7 @@ const classification = (label: string, texts: ReadonlyArray<string>, labels: Rea
 })
 
 /** In-domain cross-validation of a `--va-data` corpus, as SentEval's k-fold tasks. */
-export const VA_DATA_FOLDS = 10
+const VA_DATA_FOLDS = 10
 
 const missingCorpus = (task: EvalTask) => new Error(`eval: the corpus of task '${task}' was not loaded`)
 

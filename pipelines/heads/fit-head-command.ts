@@ -18,7 +18,6 @@ import { CARL_VERSION } from "../version.ts"
 import { fitVaHeadOn, HeadFitFailed } from "./fit-va-head.ts"
 import { modelWithHeads } from "./model-heads.ts"
 
-export { HeadFitFailed } from "./fit-va-head.ts"
 
 export interface FitHeadOptions {
   readonly model: string

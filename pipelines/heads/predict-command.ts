@@ -23,7 +23,7 @@ import { checkHeadWidth, modelWithHeads, readModelHeads } from "./model-heads.ts
 export const PREDICT_FORMATS = ["table", "jsonl", "csv", "tsv"] as const
 export type PredictFormat = (typeof PREDICT_FORMATS)[number]
 
-class PredictError extends Schema.TaggedError<PredictError>()("PredictError", {
+export class PredictError extends Schema.TaggedError<PredictError>()("PredictError", {
   problem: Schema.String
 }) {
   override get message(): string {

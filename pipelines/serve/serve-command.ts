@@ -24,7 +24,7 @@ import { tokenBuckets } from "./rate-limit.ts"
 import { buildReference, nearest, placeOnMap } from "./reference.ts"
 import { createHandler, SERVE_LIMITS, type Asset, type ServeApp } from "./server.ts"
 
-class ServeError extends Schema.TaggedError<ServeError>()("ServeError", {
+export class ServeError extends Schema.TaggedError<ServeError>()("ServeError", {
   problem: Schema.String
 }) {
   override get message(): string {

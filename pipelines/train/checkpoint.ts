@@ -70,7 +70,7 @@ const variableNames = (sets: NamedParameterSets): Map<tf.Variable, string> => {
 
 const tensorData = (tensor: tf.Tensor): FloatTensorData => ({ shape: tensor.shape, values: tensor.dataSync() as Float32Array })
 
-export const checkpointsDir = (out: string) => join(out, "checkpoints")
+const checkpointsDir = (out: string) => join(out, "checkpoints")
 
 /**
  * Writes a checkpoint for `step` and keeps the newest `keep` of them. Returns its folder. A

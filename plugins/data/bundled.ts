@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 /** The repository's data folder, laid out as the data cache (data/emobank/emobank.csv). */
-export const BUNDLED_DATA_DIR = fileURLToPath(new URL("../../data", import.meta.url))
+const BUNDLED_DATA_DIR = fileURLToPath(new URL("../../data", import.meta.url))
 
 export const BUNDLED_EMOBANK = join(BUNDLED_DATA_DIR, "emobank", "emobank.csv")
 

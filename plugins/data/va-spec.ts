@@ -39,7 +39,7 @@ const firstLine = (file: string): Effect.Effect<string, DataError> =>
       new DataError({ file, line: 0, field: "", problem: `cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})` })
   })
 
-export const vaReadOptions = (spec: DataSpec, skipBadRows: boolean): Effect.Effect<VaReadOptions, DataError> =>
+const vaReadOptions = (spec: DataSpec, skipBadRows: boolean): Effect.Effect<VaReadOptions, DataError> =>
   Effect.gen(function* () {
     const named = spec.textColumn !== undefined || spec.valenceColumn !== undefined || spec.arousalColumn !== undefined
     let format = spec.format

@@ -17,7 +17,7 @@ export interface VaSplit {
 
 export type VaDimension = "valence" | "arousal"
 
-export const RIDGE_LAMBDAS: ReadonlyArray<number> = [1e-3, 1e-2, 1e-1, 1, 10, 100, 1000]
+const RIDGE_LAMBDAS: ReadonlyArray<number> = [1e-3, 1e-2, 1e-1, 1, 10, 100, 1000]
 
 /** Labels of one split, on [−1, 1]. */
 export interface VaLabels {
