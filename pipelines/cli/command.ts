@@ -7,6 +7,7 @@
 import { Cause, Effect, Exit, Layer } from "effect"
 import { oneLine } from "../../core/errors.ts"
 import { Rng } from "../../core/rng.ts"
+import { loadConfig } from "../../plugins/carl/config-file.ts"
 import { Backend, type BackendChoice } from "../../plugins/backends/index.ts"
 import { hubSettings } from "../../plugins/encoders/hub/hub-settings.ts"
 
@@ -33,6 +34,13 @@ export const checkMicroBatchFlag = (value: string | number | undefined): void =>
     throw new Error(`--micro-batch must be a whole number ≥ 1 or auto, got ${value}`)
   }
 }
+
+/**
+ * The configuration a command runs under: --config's file (or the defaults) with --seed over it.
+ * Every command reads it, so a bad --config fails every command the same way and the seed has one
+ * default (the configuration's).
+ */
+export const commandConfig = (argv: GlobalOptions) => loadConfig(argv.config, argv.seed === undefined ? {} : { seed: argv.seed })
 
 export const runtime = (backend: BackendChoice, seed: number) => Layer.mergeAll(Backend.layer(backend), Rng.layer(seed))
 

@@ -1,11 +1,10 @@
 /** `carl embed`: text to vectors. */
 import type { Argv } from "yargs"
 import { Effect } from "effect"
-import { loadConfig } from "../../plugins/carl/config-file.ts"
 import { type Pooling } from "../../plugins/encoders/index.ts"
 import { POOLINGS } from "../../plugins/encoders/index.ts"
 import { embedCommand } from "../../pipelines/embed-command.ts"
-import { OFFLINE_OPTION, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
+import { commandConfig, OFFLINE_OPTION, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
 
 export const embedCli = (cli: Argv<GlobalOptions>) =>
   cli
@@ -34,7 +33,7 @@ export const embedCli = (cli: Argv<GlobalOptions>) =>
           }),
       async (argv) => {
         const program = Effect.gen(function* () {
-          const config = yield* loadConfig(argv.config, argv.seed === undefined ? {} : { seed: argv.seed })
+          const config = yield* commandConfig(argv)
           return yield* Effect.scoped(
             embedCommand({
               model: argv.model,

@@ -1,14 +1,13 @@
 /** `carl eval`: the paper's evaluations on any encoders. */
 import type { Argv } from "yargs"
 import { Console, Effect } from "effect"
-import { loadConfig } from "../../plugins/carl/config-file.ts"
 import { type Pooling } from "../../plugins/encoders/index.ts"
 import { POOLINGS } from "../../plugins/encoders/index.ts"
 import { EVAL_TASKS, evalCommand, type EvalTask } from "../../pipelines/eval/eval-command.ts"
 import { parseMaxExamples } from "../../pipelines/eval/eval-data.ts"
 import { writeReport } from "../../pipelines/report/index.ts"
 import { dataCacheDir } from "../../plugins/data/fetch/index.ts"
-import { OFFLINE_OPTION, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
+import { commandConfig, OFFLINE_OPTION, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
 import { checkScaleFlag, dataSpecs, vaDataFlags } from "./va-data-flags.ts"
 
 export const evalCli = (cli: Argv<GlobalOptions>) =>
@@ -54,7 +53,7 @@ export const evalCli = (cli: Argv<GlobalOptions>) =>
       async (argv) => {
         const tasks = (argv.tasks === "all" ? [...EVAL_TASKS] : argv.tasks.split(",").map((task) => task.trim())) as Array<EvalTask>
         const program = Effect.gen(function* () {
-          const config = yield* loadConfig(argv.config, argv.seed === undefined ? {} : { seed: argv.seed })
+          const config = yield* commandConfig(argv)
           yield* Effect.scoped(
             evalCommand({
               models: argv.model,

@@ -1,10 +1,9 @@
 /** `carl fit-head`: the heads that turn a model's embeddings into valence, arousal and emotion. */
 import type { Argv } from "yargs"
 import { Effect } from "effect"
-import { loadConfig } from "../../plugins/carl/config-file.ts"
 import { POOLINGS, type Pooling } from "../../plugins/encoders/index.ts"
 import { fitHeadCommand } from "../../pipelines/heads/fit-head-command.ts"
-import { OFFLINE_OPTION, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
+import { commandConfig, OFFLINE_OPTION, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
 import { checkScaleFlag, dataSpecs, vaDataFlags } from "./va-data-flags.ts"
 
 export const fitHeadCli = (cli: Argv<GlobalOptions>) =>
@@ -32,7 +31,7 @@ export const fitHeadCli = (cli: Argv<GlobalOptions>) =>
           }),
       async (argv) => {
         const program = Effect.gen(function* () {
-          const config = yield* loadConfig(argv.config, argv.seed === undefined ? {} : { seed: argv.seed })
+          const config = yield* commandConfig(argv)
           return yield* Effect.scoped(
             fitHeadCommand({
               model: argv.model,

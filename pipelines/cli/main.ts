@@ -39,6 +39,9 @@ const withDashValues = (args: ReadonlyArray<string>): Array<string> => {
   return out
 }
 
+/** Commands that read no configuration file: data, bench (its options are the benchmark's shape) and info. */
+const COMMANDS_WITHOUT_CONFIG: ReadonlyArray<string> = ["data", "bench", "info"]
+
 const cli = yargs(withDashValues(hideBin(process.argv)))
   .scriptName("carl")
   .usage("$0 <command> [options]\n\nEmotion-aware sentence embeddings with CARL.")
@@ -48,13 +51,16 @@ const cli = yargs(withDashValues(hideBin(process.argv)))
     describe: "tfjs backend: auto picks tensorflow (tfjs-node-gpu, then tfjs-node), then native (wasm + OpenBLAS kernels, if built), then wasm, then cpu; native-cpu: OpenBLAS kernels on the cpu backend, for models beyond the 4 GiB wasm heap"
   })
   .option("config", { type: "string", describe: "JSON configuration file; flags override its values" })
-  .option("seed", { type: "number", describe: "random seed (default 42)" })
+  .option("seed", { type: "number", describe: "random seed (default: the configuration's seed, 42)" })
 
 await [predictCli, trainCli, evalCli, fitHeadCli, serveCli, embedCli, dataCli, benchCli, smokeCli, infoCli]
   .reduce((built, add) => add(built), cli)
   .demandCommand(1, "name a command: predict, train, eval, fit-head, serve, embed, data, bench, smoke or info")
   .strict()
   .check((argv) => {
+    // These commands take no configuration; a --config given to them would be silently ignored.
+    const command = String(argv._[0])
+    if (argv.config !== undefined && COMMANDS_WITHOUT_CONFIG.includes(command)) throw new Error(`carl ${command} takes no --config (its options are its flags)`)
     // `--out ""` or `--config` with nothing after it would reach the commands as an empty path.
     for (const [key, value] of Object.entries(argv)) {
       if (key === "_" || key === "$0" || /[A-Z]/.test(key)) continue

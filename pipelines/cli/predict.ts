@@ -2,7 +2,7 @@
 import type { Argv } from "yargs"
 import { Effect } from "effect"
 import { PREDICT_FORMATS, predictCommand } from "../../pipelines/heads/predict-command.ts"
-import { OFFLINE_OPTION, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
+import { commandConfig, OFFLINE_OPTION, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
 
 
 export const predictCli = (cli: Argv<GlobalOptions>) =>
@@ -27,8 +27,9 @@ export const predictCli = (cli: Argv<GlobalOptions>) =>
             return true
           }),
       async (argv) => {
-        await runCommand(
-          Effect.scoped(
+        const program = Effect.gen(function* () {
+          const config = yield* commandConfig(argv)
+          return yield* Effect.scoped(
             predictCommand({
               model: argv.model,
               input: argv.input,
@@ -39,7 +40,8 @@ export const predictCli = (cli: Argv<GlobalOptions>) =>
               batchSize: argv["batch-size"],
               offline: argv.offline
             })
-          ).pipe(Effect.provide(runtime(argv.backend, argv.seed ?? 42)))
-        )
+          ).pipe(Effect.provide(runtime(argv.backend, config.seed)))
+        })
+        await runCommand(program)
       }
     )

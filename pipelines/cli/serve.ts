@@ -2,7 +2,7 @@
 import type { Argv } from "yargs"
 import { Effect } from "effect"
 import { serveCommand } from "../../pipelines/serve/serve-command.ts"
-import { OFFLINE_OPTION, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
+import { commandConfig, OFFLINE_OPTION, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
 import { checkScaleFlag, dataSpecs, vaDataFlags } from "./va-data-flags.ts"
 
 export const serveCli = (cli: Argv<GlobalOptions>) =>
@@ -33,8 +33,9 @@ export const serveCli = (cli: Argv<GlobalOptions>) =>
         }),
     async (argv) => {
       const [reference] = argv.reference === undefined ? [] : dataSpecs([argv.reference], argv)
-      await runCommand(
-        Effect.scoped(
+      const program = Effect.gen(function* () {
+        const config = yield* commandConfig(argv)
+        return yield* Effect.scoped(
           serveCommand({
             model: argv.model,
             head: argv.head,
@@ -47,7 +48,8 @@ export const serveCli = (cli: Argv<GlobalOptions>) =>
             batchSize: argv["batch-size"],
             offline: argv.offline
           })
-        ).pipe(Effect.provide(runtime(argv.backend, argv.seed ?? 42)))
-      )
+        ).pipe(Effect.provide(runtime(argv.backend, config.seed)))
+      })
+      await runCommand(program)
     }
   )

@@ -1,9 +1,8 @@
 /** `carl smoke`: the one-step check on a tiny random BERT. */
 import type { Argv } from "yargs"
 import { Effect } from "effect"
-import { loadConfig } from "../../plugins/carl/config-file.ts"
 import { smokeRun } from "../../pipelines/smoke.ts"
-import { runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
+import { commandConfig, runCommand, runtime, wholeNumber, type GlobalOptions } from "./command.ts"
 
 export const smokeCli = (cli: Argv<GlobalOptions>) =>
   cli
@@ -24,7 +23,7 @@ export const smokeCli = (cli: Argv<GlobalOptions>) =>
           }),
       async (argv) => {
         const program = Effect.gen(function* () {
-          const config = yield* loadConfig(argv.config, argv.seed === undefined ? {} : { seed: argv.seed })
+          const config = yield* commandConfig(argv)
           return yield* Effect.scoped(
             smokeRun(config, { steps: argv.steps, batchSize: argv["batch-size"], seqLength: argv["seq-length"] }).pipe(
               Effect.provide(runtime(argv.backend, config.seed))

@@ -79,7 +79,9 @@ const FLAG_CASES: ReadonlyArray<FlagCase> = [
   { name: "a value outside the choices (yargs' message, on one line)", args: ["train", "--format", "xml", "--data", "{dir}/va.csv", "--out", "{dir}/out"], mentions: ['Invalid values: Argument: format, Given: "xml", Choices:'] },
   { name: "--data with no file", args: ["train", "--data", "--out", "{dir}/out"], mentions: ["--data needs at least one value"] },
   { name: "an empty --out", args: ["train", "--data", "{dir}/va.csv", "--out", ""], mentions: ["--out needs a value"] },
-  { name: "a configuration file whose JSON error spans lines", args: ["smoke", "--backend", "cpu", "--config", "{dir}/config.json"], mentions: ["{dir}/config.json: not valid JSON: Unexpected token 'x'", "\\n"] }
+  { name: "a configuration file whose JSON error spans lines", args: ["smoke", "--backend", "cpu", "--config", "{dir}/config.json"], mentions: ["{dir}/config.json: not valid JSON: Unexpected token 'x'", "\\n"] },
+  { name: "carl predict reads --config too (a bad one fails before the model loads)", args: ["predict", "--backend", "cpu", "--input", "{dir}/in.txt", "--config", "{dir}/config.json"], mentions: ["{dir}/config.json: not valid JSON"] },
+  { name: "--config for a command that takes none", args: ["info", "--config", "{dir}/config.json"], mentions: ["carl info takes no --config"] }
 ]
 
 /** The CLI on one case: one line naming the flag, exit 1, nothing written. */
