@@ -2,7 +2,7 @@
 import assert from "node:assert/strict"
 import { describe, test } from "node:test"
 import { carlSchedule, learningRateAt } from "../core/lr-schedule.ts"
-import { fitRidge, fitRidgePath, predictRidge } from "../plugins/evaluators/math/ridge-regression.ts"
+import { fitRidge, fitRidgePath, fitRidgePaths, predictRidge } from "../plugins/evaluators/math/ridge-regression.ts"
 import { meanAbsoluteError, pearson, ranks, spearman } from "../plugins/evaluators/math/statistics.ts"
 
 const close = (actual: number | undefined, expected: number, tolerance = 1e-12) =>
@@ -54,6 +54,21 @@ describe("ridge regression", () => {
     const [small, large] = fitRidgePath([[0], [1], [2]], [0, 1, 2], [0.1, 100])
     assert.ok(small !== undefined && large !== undefined)
     assert.ok(Math.abs(large.weights[0] ?? 0) < Math.abs(small.weights[0] ?? 0))
+  })
+
+  test("several targets on shared normal equations: each path is the single-target path, exactly", () => {
+    const rows = Array.from({ length: 40 }, (_, i) => [Math.sin(i), Math.cos(3 * i), (i % 7) / 7, Math.sin(i * i)])
+    const targets = [rows.map(([a = 0, b = 0]) => a - 2 * b), rows.map(([, , c = 0, d = 0]) => c * d + 0.5)]
+    const lambdas = [0.01, 1, 100]
+    const shared = fitRidgePaths(rows, targets, lambdas)
+    targets.forEach((target, t) => {
+      const alone = fitRidgePath(rows, target, lambdas)
+      alone.forEach((model, l) => {
+        assert.deepEqual(shared[t]?.[l]?.weights, model.weights)
+        assert.equal(shared[t]?.[l]?.intercept, model.intercept)
+      })
+    })
+    assert.notDeepEqual(shared[0]?.[0]?.weights, shared[1]?.[0]?.weights)
   })
 })
 

@@ -5,7 +5,7 @@
  */
 import { problemText } from "../../core/errors.ts"
 import { SeededRandom } from "../../core/random.ts"
-import { addMoments, fitRidgeFromMoments, fitRidgePath, predictRidge, ridgeMoments, type RidgeMoments, type RidgeModel } from "./math/ridge-regression.ts"
+import { addMoments, fitRidgeFromMoments, fitRidgePaths, predictRidge, ridgeMoments, type RidgeMoments, type RidgeModel } from "./math/ridge-regression.ts"
 import { meanAbsoluteError, pearson, spearman } from "./math/statistics.ts"
 import type { Evaluator } from "./evaluator.ts"
 
@@ -60,21 +60,22 @@ export const fitVaRidge = (
 ): VaFit => {
   checkFinite(train.vectors, "train")
   checkFinite(dev.vectors, "dev")
-  const fitDimension = (dimension: VaDimension): VaDimensionFit => {
-    const models = (() => {
-      try {
-        return fitRidgePath(train.vectors, train.labels[dimension], lambdas)
-      } catch (error) {
-        throw new Error(`${dimension}: the train embeddings are degenerate: ${problemText(error)}`)
-      }
-    })()
+  // Both dimensions' paths from one pass over train: the normal equations are shared.
+  const paths = (() => {
+    try {
+      return fitRidgePaths(train.vectors, [train.labels.valence, train.labels.arousal], lambdas)
+    } catch (error) {
+      throw new Error(`the train embeddings are degenerate: ${problemText(error)}`)
+    }
+  })()
+  const fitDimension = (dimension: VaDimension, models: ReadonlyArray<RidgeModel>): VaDimensionFit => {
     const devScores = models.map((candidate) => pearson(predictRidge(candidate, dev.vectors), dev.labels[dimension]))
     const best = devScores.reduce((chosen, score, i) => (score > (devScores[chosen] ?? -Infinity) ? i : chosen), 0)
     const model = models[best]
     if (model === undefined) throw new Error("va head: no ridge model")
     return { model, lambda: lambdas[best] ?? Number.NaN, devPearson: devScores[best] ?? Number.NaN }
   }
-  return { valence: fitDimension("valence"), arousal: fitDimension("arousal") }
+  return { valence: fitDimension("valence", paths[0] ?? []), arousal: fitDimension("arousal", paths[1] ?? []) }
 }
 
 /** Pearson, Spearman and MAE of predictions against labels, both on [−1, 1]. */

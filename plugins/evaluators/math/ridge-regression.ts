@@ -20,35 +20,53 @@ export const fitRidgePath = (
   rows: ReadonlyArray<ArrayLike<number>>,
   targets: ArrayLike<number>,
   lambdas: ReadonlyArray<number>
-): Array<RidgeModel> => {
+): Array<RidgeModel> => fitRidgePaths(rows, [targets], lambdas)[0] ?? []
+
+/**
+ * One path per target on the same rows: XcᵀXc, the costly part (n·d²/2), is formed once for all
+ * of them; each target adds only its Xcᵀyc. Each path equals fitRidgePath's for that target.
+ */
+export const fitRidgePaths = (
+  rows: ReadonlyArray<ArrayLike<number>>,
+  targets: ReadonlyArray<ArrayLike<number>>,
+  lambdas: ReadonlyArray<number>
+): Array<Array<RidgeModel>> => {
   const n = rows.length
   const d = rows[0]?.length ?? 0
-  if (n === 0 || targets.length !== n) throw new Error(`fitRidge: ${n} rows against ${targets.length} targets`)
+  for (const target of targets) if (n === 0 || target.length !== n) throw new Error(`fitRidge: ${n} rows against ${target.length} targets`)
   const featureMean = new Float64Array(d)
   for (const row of rows) for (let j = 0; j < d; j++) featureMean[j] = (featureMean[j] ?? 0) + (row[j] ?? 0) / n
-  let targetMean = 0
-  for (let i = 0; i < n; i++) targetMean += (targets[i] ?? 0) / n
-  // A = XcᵀXc + λI, c = Xcᵀyc
+  const targetMeans = targets.map((target) => {
+    let mean = 0
+    for (let i = 0; i < n; i++) mean += (target[i] ?? 0) / n
+    return mean
+  })
+  // A = XcᵀXc + λI, c_t = Xcᵀyc_t
   const a = new Float64Array(d * d)
-  const c = new Float64Array(d)
+  const cs = targets.map(() => new Float64Array(d))
   const centred = new Float64Array(d)
   for (const [i, row] of rows.entries()) {
     for (let j = 0; j < d; j++) centred[j] = (row[j] ?? 0) - (featureMean[j] ?? 0)
-    const y = (targets[i] ?? 0) - targetMean
+    targets.forEach((target, t) => {
+      const y = (target[i] ?? 0) - (targetMeans[t] ?? 0)
+      const c = cs[t] as Float64Array
+      for (let j = 0; j < d; j++) c[j] = (c[j] ?? 0) + (centred[j] ?? 0) * y
+    })
     for (let j = 0; j < d; j++) {
       const xj = centred[j] ?? 0
-      c[j] = (c[j] ?? 0) + xj * y
       for (let k = 0; k <= j; k++) a[j * d + k] = (a[j * d + k] ?? 0) + xj * (centred[k] ?? 0)
     }
   }
-  return lambdas.map((lambda) => {
-    const regularised = a.slice()
-    for (let j = 0; j < d; j++) regularised[j * d + j] = (regularised[j * d + j] ?? 0) + lambda
-    const weights = solveSymmetricPositive(regularised, c, d)
-    let intercept = targetMean
-    for (let j = 0; j < d; j++) intercept -= (weights[j] ?? 0) * (featureMean[j] ?? 0)
-    return { weights, intercept }
-  })
+  return cs.map((c, t) =>
+    lambdas.map((lambda) => {
+      const regularised = a.slice()
+      for (let j = 0; j < d; j++) regularised[j * d + j] = (regularised[j * d + j] ?? 0) + lambda
+      const weights = solveSymmetricPositive(regularised, c, d)
+      let intercept = targetMeans[t] ?? 0
+      for (let j = 0; j < d; j++) intercept -= (weights[j] ?? 0) * (featureMean[j] ?? 0)
+      return { weights, intercept }
+    })
+  )
 }
 
 /**
