@@ -3,9 +3,9 @@
  * diagonal's share of P_sim and the loss without the diagonal, on EmoBank's dev split in batches of
  * 128 (no dropout), for
  *   trained              the run's last checkpoint: encoders and heads as trained;
- *   initial + trained heads  USE-lite as shipped for both encoders, the trained heads: if this is as
+ *   initial + trained heads  the run's model as loaded (USE-lite as shipped, say) for both encoders, the trained heads: if this is as
  *                        low as "trained", the heads took the drop, not the encoder;
- *   initial              USE-lite as shipped and the heads as initialised (the run's seed);
+ *   initial              the model as loaded and the heads as initialised (the run's seed);
  * and PTD's base rate: the share of tokens saliency selects, and the focal loss of a constant guess.
  *
  *   npx tsx pipelines/results/diagnose-run.ts runs/results/paper-seed1 [emobank.csv] > diagnosis.json
@@ -17,7 +17,6 @@ import { useBackend } from "../../plugins/backends/index.ts"
 import { decodeConfig } from "../../plugins/carl/config.ts"
 import { runForward } from "../../core/executor.ts"
 import { SeededRandom } from "../../core/random.ts"
-import { loadUseLite } from "../../plugins/encoders/index.ts"
 import { loadTextEncoder } from "../../plugins/encoders/load-text-encoder.ts"
 import { carlGraph, carlParameterSets, createCarlModel, disposeCarlModel, type CarlModel } from "../carl-graph.ts"
 import { batchOf, tokenizeExamples } from "../train/batches.ts"
@@ -30,10 +29,12 @@ const run = process.argv[2]
 const dataFile = process.argv[3] ?? "data/emobank/emobank.csv"
 if (run === undefined) throw new Error("usage: diagnose-run.ts <run folder> [emobank.csv]")
 await useBackend("auto")
-const runJson = JSON.parse(await readFile(join(run, "run.json"), "utf8")) as { readonly config: unknown }
+const runJson = JSON.parse(await readFile(join(run, "run.json"), "utf8")) as { readonly model: string; readonly config: unknown }
 const config = await Effect.runPromise(decodeConfig(runJson.config, join(run, "run.json")))
 const data = await Effect.runPromise(loadTrainingData([{ file: dataFile }], { seed: config.seed, skipBadRows: true }))
-const text = await Effect.runPromise(Effect.scoped(loadTextEncoder("use-lite", { trainable: true })))
+// The model the run started from (run.json's --model), from the local cache only.
+const load = () => Effect.runPromise(Effect.scoped(loadTextEncoder(runJson.model, { trainable: true, hub: { offline: true } })))
+const text = await load()
 const tokenized = tokenizeExamples(text.tokenizer, data.dev, config.model.maxLength)
 
 const measure = (model: CarlModel) => {
@@ -54,7 +55,7 @@ const measure = (model: CarlModel) => {
 }
 
 const fresh = async () => {
-  const { encoder } = await loadUseLite({ trainable: true })
+  const { encoder } = await load()
   return createCarlModel(encoder, config, new SeededRandom(config.seed).fork("heads"))
 }
 const restore = async (model: CarlModel) => {
@@ -68,7 +69,7 @@ const trained = await fresh()
 await restore(trained)
 const initial = await fresh()
 const mixed = await fresh()
-// The trained heads on the encoders as shipped.
+// The trained heads on the encoders as loaded.
 for (const name of ["projection", "targetProjection", "prediction"] as const) {
   for (const [key, variable] of trained[name].entries()) mixed[name].get(key).assign(variable)
 }
