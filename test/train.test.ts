@@ -16,6 +16,7 @@ import { SeededRandom } from "../core/random.ts"
 import { saveBertDirectory } from "../plugins/encoders/index.ts"
 import { TINY_BERT_CONFIG } from "../plugins/encoders/index.ts"
 import { BertEncoder } from "../plugins/encoders/index.ts"
+import { embedOnce } from "../pipelines/train/evaluation.ts"
 import { loadTrainingData } from "../pipelines/train/load-training-data.ts"
 import { train } from "../pipelines/train/train.ts"
 import { trainOptions, VA_COLUMNS } from "./support/run-options.ts"
@@ -99,6 +100,20 @@ describe("interrupted and resumed runs equal an uninterrupted one", () => {
   })
 })
 
+describe("embedOnce", () => {
+  test("the same texts (by content) are embedded once; other texts are embedded", () => {
+    const calls: Array<number> = []
+    const embed = embedOnce((texts) => {
+      calls.push(texts.length)
+      return texts.map((text) => Float32Array.of(text.length))
+    })
+    const first = embed(["a", "bb"])
+    assert.equal(embed(["a", "bb"]), first)
+    assert.notEqual(embed(["a", "b"]), first)
+    assert.deepEqual(calls, [2, 2])
+  })
+})
+
 describe("a run in process", () => {
   test("the objective falls and no tensor outlives the run", async () => {
     const config = {
@@ -115,12 +130,18 @@ describe("a run in process", () => {
     )
     const baseline = tf.memory().numTensors
     const out = inWorkdir("in-process")
-    await Effect.runPromise(
+    const summary = await Effect.runPromise(
       Effect.scoped(
         train(config, trainOptions({ model: modelDir, data, out, steps: 24, evalTrainLimit: 100 }))
       ).pipe(Effect.provide(Layer.mergeAll(Backend.layer("cpu"), Rng.layer(1))))
     )
     assert.equal(tf.memory().numTensors, baseline, "every tensor of the run was released")
+    // The final VA head is the test probe's ridge, on the same embeddings: the same held-out r.
+    const finalHead = summary.heads.find((head) => head.dir === summary.finalModel)?.card.test
+    for (const dimension of ["valence", "arousal"] as const) {
+      const probe = summary.after?.metrics[`${dimension}.pearson`] ?? Number.NaN
+      assert.ok(Math.abs((finalHead?.[dimension].pearson ?? Number.NaN) - probe) < 1e-6, `${dimension}: head ${finalHead?.[dimension].pearson}, probe ${probe}`)
+    }
     const objectives = (await readFile(join(out, "metrics.jsonl"), "utf8"))
       .split("\n")
       .filter((line) => line.includes('"objective"'))

@@ -11,7 +11,7 @@ import type { ParameterSet } from "../../core/parameters.ts"
 import * as tf from "@tensorflow/tfjs"
 import type { TextEncoder } from "../../plugins/encoders/load-text-encoder.ts"
 import { devProbeEvaluator, type TextClassificationData } from "../../plugins/evaluators/classification-probes.ts"
-import { evaluatorList, type Evaluator } from "../../plugins/evaluators/evaluator.ts"
+import { evaluatorList, type EmbedTexts, type Evaluator } from "../../plugins/evaluators/evaluator.ts"
 import { vaRegressionEvaluator } from "../../plugins/evaluators/va-regression.ts"
 import { embedTexts, type EmbedOptions } from "../embed.ts"
 import { EvalError, loadEvalData } from "../eval/eval-data.ts"
@@ -100,11 +100,31 @@ export const selectionEvaluators = Effect.fn("selectionEvaluators")(function* (
 })
 
 /** `evaluator` on the model's embeddings, a thrown error a tagged one naming it. */
-export const evaluateModel = (text: TextEncoder, options: EmbedOptions) => (evaluator: Evaluator) =>
+export const evaluateModel = (text: TextEncoder, options: EmbedOptions) => evaluateWith((texts) => embedTexts(text, texts, options).vectors)
+
+/** `evaluator` on the embeddings `embed` gives. */
+export const evaluateWith = (embed: EmbedTexts) => (evaluator: Evaluator) =>
   Effect.try({
-    try: () => evaluator.evaluate((texts) => embedTexts(text, texts, options).vectors),
+    try: () => evaluator.evaluate(embed),
     catch: (error) => new EvaluationFailed({ evaluation: evaluator.name, problem: problemText(error) })
   })
+
+/**
+ * `embed` that embeds each list of texts once: asked again for the same texts (by content), it
+ * returns the same vectors. For one model whose weights no longer change — the final model, which
+ * the test probe and then its VA head embed on the same splits.
+ */
+export const embedOnce = (embed: EmbedTexts): EmbedTexts => {
+  const seen = new Map<string, ReturnType<EmbedTexts>>()
+  return (texts) => {
+    const key = JSON.stringify(texts)
+    const known = seen.get(key)
+    if (known !== undefined) return known
+    const vectors = embed(texts)
+    seen.set(key, vectors)
+    return vectors
+  }
+}
 
 /** ‖θ_a − θ_b‖ / ‖θ_a‖ over the weights two sets share by name: how far the momentum target trails the online encoder. */
 export const relativeDistance = (a: ParameterSet, b: ParameterSet): number =>

@@ -35,7 +35,7 @@ import { CARL_VERSION } from "../version.ts"
 import { batchOf, tokenizeExamples } from "./batches.ts"
 import { saveCheckpoint } from "./checkpoint.ts"
 import { EpochSampler } from "./epoch-sampler.ts"
-import { evaluateModel, runEvaluators } from "./evaluation.ts"
+import { embedOnce, evaluateModel, evaluateWith, runEvaluators } from "./evaluation.ts"
 import { stopOnSignal } from "./interruption.ts"
 import { Progress, type ProgressMode } from "./progress.ts"
 import { resumeRun } from "./resume.ts"
@@ -122,7 +122,8 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
   const totalSteps = options.steps ?? config.training.epochs * stepsPerEpoch
   const schedule = carlSchedule({ peak: config.optimizer.learningRate, totalSteps, warmupRatio: config.optimizer.warmupRatio, stepsPerEpoch })
   const evaluators = runEvaluators(options.data, { trainLimit: options.evalTrainLimit, selection: options.selection })
-  const evaluate = evaluateModel(text, { pooling: config.model.pooling, batchSize: 64, maxLength })
+  const embedSettings = { pooling: config.model.pooling, batchSize: 64, maxLength }
+  const evaluate = evaluateModel(text, embedSettings)
   const identity = { model: options.model, variant, totalSteps, trainExamples: trainSet.length, seed: config.seed }
 
   // 2. A new run, or the one in --out resumed.
@@ -205,15 +206,16 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
   const finalModel = join(options.out, "final")
   yield* saveCheckpoint(options.out, totalSteps, sets, optimizer, progress.state())
   yield* text.save(finalModel)
-  const after = evaluators.possible ? yield* evaluate(evaluators.test) : undefined
+  // The final model's weights no longer change: the test probe and its VA head share its embeddings.
+  const embedFinal = embedOnce((texts) => embedTexts(text, texts, embedSettings).vectors)
+  const after = evaluators.possible ? yield* evaluateWith(embedFinal)(evaluators.test) : undefined
   if (after !== undefined) yield* logMetrics(options.out, { step: totalSteps, evaluation: evaluators.test.name, ...after.metrics })
 
   // 6. The VA heads `carl predict` reads, beside the final and the best model.
   const heads: Array<{ readonly dir: string; readonly card: VaHeadCard }> = []
   if ((options.heads ?? true) && evaluators.possible) {
-    const embedSettings = { pooling: config.model.pooling, batchSize: 64, maxLength }
     const stamp = (dir: string) => ({ encoder: { model: dir, pooling: config.model.pooling, maxLength }, carl: CARL_VERSION })
-    const final = yield* fitVaHeadOn(options.data, (texts) => embedTexts(text, texts, embedSettings).vectors, stamp(finalModel), finalModel)
+    const final = yield* fitVaHeadOn(options.data, embedFinal, stamp(finalModel), finalModel)
     heads.push({ dir: finalModel, card: final.card })
     if (progress.best !== undefined) {
       const bestModel = join(options.out, "best")
