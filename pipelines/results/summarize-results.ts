@@ -158,15 +158,20 @@ export const summarize = async (folder: string): Promise<string> => {
     const sd = sampleSd(values)
     return `${difference >= 0 ? "+" : ""}${difference.toFixed(3)}${Number.isFinite(sd) && sd > 0 ? ` (${(difference / sd).toFixed(1)} sd)` : ""}`
   }
-  lines.push("", "| model | V r − base | A r − base | V r − supervised | A r − supervised |", "|---|---:|---:|---:|---:|")
+  // An ablation (paper-no-ptd, recipe-no-mccl, …) also against the full CARL it removes a part of.
+  const fullOf = (key: string) => (/-no-(ptd|mccl)$/.test(key) ? key.replace(/-no-(ptd|mccl)$/, "") : undefined)
+  lines.push("", "| model | V r − base | A r − base | V r − supervised | A r − supervised | V r − full CARL | A r − full CARL |", "|---|---:|---:|---:|---:|---:|---:|")
   for (const { key, label } of VARIANTS) {
     const chosen = byVariant(key).map((run) => run.model)
     if (chosen.length === 0) continue
     const values = (dimension: "valence" | "arousal", models: ReadonlyArray<ModelResults>) => finite(models.map((m) => m.tasks.va?.[dimension].pearson))
     const baseline = base === undefined ? [] : [base]
+    const fullKey = fullOf(key)
+    const full = fullKey === undefined ? [] : byVariant(fullKey).map((run) => run.model)
     lines.push(
       `| ${label} | ${against(values("valence", chosen), values("valence", baseline))} | ${against(values("arousal", chosen), values("arousal", baseline))} | ` +
-        `${key === "plain" ? "–" : against(values("valence", chosen), values("valence", plain))} | ${key === "plain" ? "–" : against(values("arousal", chosen), values("arousal", plain))} |`
+        `${key === "plain" ? "–" : against(values("valence", chosen), values("valence", plain))} | ${key === "plain" ? "–" : against(values("arousal", chosen), values("arousal", plain))} | ` +
+        `${full.length === 0 ? "–" : against(values("valence", chosen), values("valence", full))} | ${full.length === 0 ? "–" : against(values("arousal", chosen), values("arousal", full))} |`
     )
   }
 
