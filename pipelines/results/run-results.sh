@@ -12,8 +12,10 @@
 # at 2,000 reviews per split). Then the tables: summarize-results.ts.
 #
 # Cost on the 2-core development machine (native backend, nothing else running): a CARL run about
-# 12 minutes, a supervised run 6.5, an evaluation of all tasks but IMDB 7.7. VARIANTS="recipe plain"
-# (docs/RESULTS.md's table) is about 2 hours; all five variants at three seeds about 5.
+# 12 minutes (the paper's or the recipe's; w/o TP 7, w/o MCCL 11), a supervised run 6.5, an
+# evaluation of all tasks but IMDB 6–8. VARIANTS="recipe plain" at three seeds is about 1.7 hours,
+# VARIANTS="paper paper-no-ptd paper-no-mccl" about 2.3 (2026-12-06: 2 h 15 min for eight of its
+# nine runs, with tests running beside it); all five variants about 4, i.e. two sessions: resume.
 #
 #   bash pipelines/results/run-results.sh [emobank.csv] [out-dir] [data-dir]
 #

@@ -108,6 +108,8 @@ interface Training {
   readonly encoderGradientMedian: number
   readonly perturbationLast: number
   readonly ptdLast: number
+  /** Dev VA r by step, at every evaluation. */
+  readonly devCurve: ReadonlyMap<number, number>
 }
 
 const readTraining = async (folder: string): Promise<Array<Training>> => {
@@ -130,7 +132,8 @@ const readTraining = async (folder: string): Promise<Array<Training>> => {
       gradientMedian: median(finite(steps.map((line) => num(line, "gradientNorm")))),
       encoderGradientMedian: median(finite(steps.map((line) => num(line, "gradientNorm.encoder")))),
       perturbationLast: num(last, "perturbationNorm"),
-      ptdLast: num(last, "loss.ptd")
+      ptdLast: num(last, "loss.ptd"),
+      devCurve: new Map(dev.map((line) => [num(line, "step"), num(line, "va.pearson")]))
     })
   }
   return out
@@ -191,6 +194,15 @@ export const summarize = async (folder: string): Promise<string> => {
         `| ${label} | ${chosen.map((run) => run.bestStep).join(", ")} | ${of((r) => r.devAtZero, 3)} → ${of((r) => r.bestDev, 3)} | ${of((r) => r.mcclFirst, 2)} → ${of((r) => r.mcclLast, 2)} | ` +
           `${of((r) => r.diagonalLast, 3)} | ${of((r) => r.driftLast, 4)} | ${of((r) => r.gradientMedian, 2)} | ${of((r) => r.encoderGradientMedian, 2)} | ${of((r) => r.ptdLast, 3)} | ${exp((r) => r.perturbationLast)} |`
       )
+    }
+
+    // Dev VA r along training every 20 steps (the paper's screening run evaluated only those).
+    const steps = [0, 20, 40, 60, 80, 100, 120]
+    lines.push("", `| model | ${steps.map((step) => `dev VA r, step ${step}`).join(" | ")} |`, `|---|${steps.map(() => "---:").join("|")}|`)
+    for (const { key, label } of VARIANTS) {
+      const chosen = training.filter((run) => run.variant === key)
+      if (chosen.length === 0) continue
+      lines.push(`| ${label} | ${steps.map((step) => meanSd(finite(chosen.map((run) => run.devCurve.get(step))), 3)).join(" | ")} |`)
     }
   }
   return lines.join("\n")
