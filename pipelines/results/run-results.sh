@@ -20,7 +20,8 @@
 #   bash pipelines/results/run-results.sh [emobank.csv] [out-dir] [data-dir]
 #
 # Resumable: a finished run or evaluation is not repeated; a run stopped part-way continues from
-# its last checkpoint (--resume). VARIANTS and SEEDS choose a subset.
+# its last checkpoint (--resume). VARIANTS and SEEDS choose a subset; EXTRA_TASKS adds tasks to
+# evaluations already written.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -46,18 +47,25 @@ flags_of() {
   esac
 }
 
-evaluate() { # model, results file
+evaluate() { # model, results file, tasks
   [ -f "$2" ] && return 0
-  echo "== evaluating $1 ($(date -u +%T))"
+  echo "== evaluating $1 on $3 ($(date -u +%T))"
   local start
   start=$(date +%s)
-  carl eval --model "$1" --tasks "$EVAL_TASKS" --data-dir "$DATA_DIR" --max-examples imdb=2000 \
+  carl eval --model "$1" --tasks "$3" --data-dir "$DATA_DIR" --max-examples imdb=2000 \
     --backend "$BACKEND" --out "$2" > "$2.log" 2>&1 || { echo "== evaluation of $1 failed: $(tail -n 1 "$2.log")"; return 1; }
   echo "== $1 evaluated in $(( $(date +%s) - start )) s"
 }
 
-mkdir -p "$OUT/eval"
-evaluate use-lite "$OUT/eval/use-lite.json"
+# EXTRA_TASKS: tasks added to models already evaluated (e.g. EXTRA_TASKS=imdb after a run without
+# it), in eval/extra/; summarize-results.ts merges them into each model's row.
+evaluate_all() { # model, name
+  evaluate "$1" "$OUT/eval/$2.json" "$EVAL_TASKS" || return 1
+  if [ -n "${EXTRA_TASKS:-}" ]; then evaluate "$1" "$OUT/eval/extra/$2.json" "$EXTRA_TASKS" || return 1; fi
+}
+
+mkdir -p "$OUT/eval/extra"
+evaluate_all use-lite use-lite
 for seed in $SEEDS; do
   for variant in $VARIANTS; do
     # An assignment stops the script (set -e) on an unknown variant; a substitution inside the
@@ -75,7 +83,7 @@ for seed in $SEEDS; do
         >> "$run.log" 2>&1 || { echo "== $run failed: $(tail -n 1 "$run.log")"; continue; }
       echo "== $run: $(( $(date +%s) - start )) s"
     fi
-    evaluate "$run/best" "$OUT/eval/$variant-seed$seed.json" || true
+    evaluate_all "$run/best" "$variant-seed$seed" || true
   done
 done
 npx tsx pipelines/results/summarize-results.ts "$OUT" > "$OUT/RESULTS-table.md"

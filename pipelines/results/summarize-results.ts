@@ -1,7 +1,7 @@
 /**
  * docs/RESULTS.md's tables from a run-results.sh folder: every `eval/<variant>-seed<N>.json` (one
- * `carl eval` results file per model, `eval/use-lite.json` the base) and every run folder's
- * metrics.jsonl.
+ * `carl eval` results file per model, `eval/use-lite.json` the base; `eval/extra/` the same names
+ * with tasks added later) and every run folder's metrics.jsonl.
  *
  *   npx tsx pipelines/results/summarize-results.ts runs/results > runs/results/RESULTS-table.md
  *
@@ -10,6 +10,7 @@
  * Table 3: what training logged: the best dev step, the MCCL loss, the identity-shortcut
  * diagnostics, the target's drift, the gradient norm (all weights, and the encoder's part).
  */
+import { existsSync } from "node:fs"
 import { readdir, readFile } from "node:fs/promises"
 import { basename, join } from "node:path"
 import { Effect } from "effect"
@@ -76,17 +77,26 @@ interface Evaluated {
   readonly model: ModelResults
 }
 
+/** The model of each results file in `dir`, by file name. */
+const readModels = async (dir: string): Promise<Map<string, ModelResults>> => {
+  const models = new Map<string, ModelResults>()
+  for (const file of (await readdir(dir)).filter((name) => name.endsWith(".json")).sort()) {
+    const results = await Effect.runPromise(parseResults(await readFile(join(dir, file), "utf8"), join(dir, file)))
+    const [model] = results.models
+    if (model !== undefined) models.set(basename(file, ".json"), model)
+  }
+  return models
+}
+
+/** eval/<name>.json, with the tasks only eval/extra/<name>.json has (run-results.sh's EXTRA_TASKS) added. */
 const readEvaluations = async (folder: string): Promise<{ readonly base: ModelResults | undefined; readonly runs: Array<Evaluated> }> => {
-  const dir = join(folder, "eval")
-  const files = (await readdir(dir)).filter((name) => name.endsWith(".json")).sort()
+  const extraDir = join(folder, "eval", "extra")
+  const extra = existsSync(extraDir) ? await readModels(extraDir) : new Map<string, ModelResults>()
   let base: ModelResults | undefined
   const runs: Array<Evaluated> = []
-  for (const file of files) {
-    const text = await readFile(join(dir, file), "utf8")
-    const results = await Effect.runPromise(parseResults(text, join(dir, file)))
-    const [model] = results.models
-    if (model === undefined) continue
-    const name = basename(file, ".json")
+  for (const [name, evaluated] of await readModels(join(folder, "eval"))) {
+    const added = extra.get(name)
+    const model: ModelResults = added === undefined ? evaluated : { ...evaluated, tasks: { ...added.tasks, ...evaluated.tasks } }
     const match = runName.exec(name)
     if (match === null) base = model
     else runs.push({ variant: match[1] ?? "", seed: Number(match[2]), model })
