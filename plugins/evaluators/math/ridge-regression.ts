@@ -57,16 +57,7 @@ export const fitRidgePaths = (
       for (let k = 0; k <= j; k++) a[j * d + k] = (a[j * d + k] ?? 0) + xj * (centred[k] ?? 0)
     }
   }
-  return cs.map((c, t) =>
-    lambdas.map((lambda) => {
-      const regularised = a.slice()
-      for (let j = 0; j < d; j++) regularised[j * d + j] = (regularised[j * d + j] ?? 0) + lambda
-      const weights = solveSymmetricPositive(regularised, c, d)
-      let intercept = targetMeans[t] ?? 0
-      for (let j = 0; j < d; j++) intercept -= (weights[j] ?? 0) * (featureMean[j] ?? 0)
-      return { weights, intercept }
-    })
-  )
+  return cs.map((c, t) => solvePath({ a, c, d, featureMean, targetMean: targetMeans[t] ?? 0 }, lambdas))
 }
 
 /**
@@ -141,12 +132,24 @@ export const fitRidgeFromMoments = (moments: RidgeMoments, t: number, lambdas: R
   const a = new Float64Array(d * d)
   for (let j = 0; j < d; j++) for (let k = 0; k <= j; k++) a[j * d + k] = (moments.sumXX[j * d + k] ?? 0) - n * (mean[j] ?? 0) * (mean[k] ?? 0)
   const c = Float64Array.from(xy, (value, j) => value - n * (mean[j] ?? 0) * targetMean)
+  return solvePath({ a, c, d, featureMean: mean, targetMean }, lambdas)
+}
+
+/**
+ * One model per λ from the centred normal equations (A = XcᵀXc, lower triangle; c = Xcᵀyc): w solves
+ * (A + λI)w = c, and the intercept puts the means back.
+ */
+const solvePath = (
+  centred: { readonly a: Float64Array; readonly c: Float64Array; readonly d: number; readonly featureMean: Float64Array; readonly targetMean: number },
+  lambdas: ReadonlyArray<number>
+): Array<RidgeModel> => {
+  const { a, c, d, featureMean, targetMean } = centred
   return lambdas.map((lambda) => {
     const regularised = a.slice()
     for (let j = 0; j < d; j++) regularised[j * d + j] = (regularised[j * d + j] ?? 0) + lambda
     const weights = solveSymmetricPositive(regularised, c, d)
     let intercept = targetMean
-    for (let j = 0; j < d; j++) intercept -= (weights[j] ?? 0) * (mean[j] ?? 0)
+    for (let j = 0; j < d; j++) intercept -= (weights[j] ?? 0) * (featureMean[j] ?? 0)
     return { weights, intercept }
   })
 }
