@@ -110,19 +110,21 @@ export const evaluateWith = (embed: EmbedTexts) => (evaluator: Evaluator) =>
   })
 
 /**
- * `embed` that embeds each list of texts once: asked again for the same texts (by content), it
- * returns the same vectors. For one model whose weights no longer change — the final model, which
- * the test probe and then its VA head embed on the same splits.
+ * `embed` that embeds each text once: a call embeds (in one batch) only the texts no earlier call
+ * embedded, and returns the vectors it already has for the rest. For one model whose weights no
+ * longer change — the final model, whose test probe (dev, test and the first `trainLimit` train
+ * sentences) and then VA head (all of train, dev and test) embed overlapping lists.
  */
 export const embedOnce = (embed: EmbedTexts): EmbedTexts => {
-  const seen = new Map<string, ReturnType<EmbedTexts>>()
+  const seen = new Map<string, Float32Array>()
   return (texts) => {
-    const key = JSON.stringify(texts)
-    const known = seen.get(key)
-    if (known !== undefined) return known
-    const vectors = embed(texts)
-    seen.set(key, vectors)
-    return vectors
+    const missing = [...new Set(texts.filter((text) => !seen.has(text)))]
+    if (missing.length > 0) embed(missing).forEach((vector, i) => seen.set(missing[i] ?? "", vector))
+    return texts.map((text) => {
+      const vector = seen.get(text)
+      if (vector === undefined) throw new Error(`embedOnce: the embedder returned no vector for "${text.slice(0, 40)}"`)
+      return vector
+    })
   }
 }
 
