@@ -9,6 +9,8 @@
  * model and the supervised baseline on valence and arousal r, in units of the variant's sd.
  * Table 3: what training logged: the best dev step, the MCCL loss, the identity-shortcut
  * diagnostics, the target's drift, the gradient norm (all weights, and the encoder's part).
+ * Table 4: each ablation run against the full CARL run of its seed. Table 5: dev VA r along
+ * training.
  */
 import { existsSync } from "node:fs"
 import { readdir, readFile } from "node:fs/promises"
@@ -71,6 +73,9 @@ const cell = (column: Column, models: ReadonlyArray<ModelResults>): string =>
 
 const runName = /^(.+)-seed(\d+)$/
 
+/** An ablation's variant key and the full CARL it removes a part of: paper-no-ptd → paper. */
+const ablation = /^(.+)-no-(?:ptd|mccl)$/
+
 interface Evaluated {
   readonly variant: string
   readonly seed: number
@@ -120,6 +125,9 @@ interface Training {
   readonly ptdLast: number
   /** Dev VA r by step, at every evaluation. */
   readonly devCurve: ReadonlyMap<number, number>
+  readonly seed: number
+  /** L_MCCL of every step, in order. */
+  readonly mcclSteps: ReadonlyArray<number>
 }
 
 const readTraining = async (folder: string): Promise<Array<Training>> => {
@@ -132,6 +140,8 @@ const readTraining = async (folder: string): Promise<Array<Training>> => {
     const last = steps.at(-1)
     out.push({
       variant: runName.exec(entry)?.[1] ?? entry,
+      seed: Number(runName.exec(entry)?.[2]),
+      mcclSteps: steps.map((line) => num(line, "loss.mccl")),
       bestStep: num(best, "step"),
       bestDev: num(best, "va.pearson"),
       devAtZero: num(dev[0], "va.pearson"),
@@ -172,7 +182,7 @@ export const summarize = async (folder: string): Promise<string> => {
     return `${difference >= 0 ? "+" : ""}${difference.toFixed(3)}${Number.isFinite(sd) && sd > 0 ? ` (${(difference / sd).toFixed(1)} sd)` : ""}`
   }
   // An ablation (paper-no-ptd, recipe-no-mccl, …) also against the full CARL it removes a part of.
-  const fullOf = (key: string) => (/-no-(ptd|mccl)$/.test(key) ? key.replace(/-no-(ptd|mccl)$/, "") : undefined)
+  const fullOf = (key: string) => ablation.exec(key)?.[1]
   lines.push("", "| model | V r − base | A r − base | V r − supervised | A r − supervised | V r − full CARL | A r − full CARL |", "|---|---:|---:|---:|---:|---:|---:|")
   for (const { key, label } of VARIANTS) {
     const chosen = byVariant(key).map((run) => run.model)
@@ -204,6 +214,29 @@ export const summarize = async (folder: string): Promise<string> => {
         `| ${label} | ${chosen.map((run) => run.bestStep).join(", ")} | ${of((r) => r.devAtZero, 3)} → ${of((r) => r.bestDev, 3)} | ${of((r) => r.mcclFirst, 2)} → ${of((r) => r.mcclLast, 2)} | ` +
           `${of((r) => r.diagonalLast, 3)} | ${of((r) => r.driftLast, 4)} | ${of((r) => r.gradientMedian, 2)} | ${of((r) => r.encoderGradientMedian, 2)} | ${of((r) => r.ptdLast, 3)} | ${exp((r) => r.perturbationLast)} |`
       )
+    }
+
+    // Each ablation seed for seed against the full CARL of the same seed: how far its training log
+    // strays from the full method's, and where its own best model and test figures land.
+    const ablations = training.filter((run) => ablation.test(run.variant))
+    if (ablations.length > 0) {
+      lines.push(
+        "",
+        "| run | best dev step | dev VA r, last | test V r | test A r | max abs(ΔL_MCCL) over steps, against the full CARL's same seed | max abs(Δ dev VA r) over evaluations |",
+        "|---|---:|---:|---:|---:|---:|---:|"
+      )
+      for (const run of ablations) {
+        const full = training.find((other) => other.variant === fullOf(run.variant) && other.seed === run.seed)
+        const evaluated = runs.find((other) => other.variant === run.variant && other.seed === run.seed)?.model.tasks.va
+        const largest = (differences: ReadonlyArray<number>) => (differences.length === 0 ? "–" : Math.max(...differences).toFixed(4))
+        const mcclDifference = full === undefined ? [] : finite(run.mcclSteps.map((value, i) => Math.abs(value - (full.mcclSteps[i] ?? Number.NaN))))
+        const devDifference = full === undefined ? [] : finite([...run.devCurve].map(([step, value]) => Math.abs(value - (full.devCurve.get(step) ?? Number.NaN))))
+        const lastDev = [...run.devCurve].at(-1)?.[1]
+        lines.push(
+          `| ${run.variant}-seed${run.seed} | ${run.bestStep} | ${lastDev?.toFixed(3) ?? "–"} | ${evaluated?.valence.pearson?.toFixed(3) ?? "–"} | ${evaluated?.arousal.pearson?.toFixed(3) ?? "–"} | ` +
+            `${largest(mcclDifference)} | ${largest(devDifference)} |`
+        )
+      }
     }
 
     // Dev VA r along training every 20 steps (the paper's screening run evaluated only those).
