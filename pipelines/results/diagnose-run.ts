@@ -17,6 +17,7 @@ import { useBackend } from "../../plugins/backends/index.ts"
 import { decodeConfig } from "../../plugins/carl/config.ts"
 import { runForward } from "../../core/executor.ts"
 import { SeededRandom } from "../../core/random.ts"
+import type { Encoder } from "../../plugins/encoders/index.ts"
 import { loadTextEncoder } from "../../plugins/encoders/load-text-encoder.ts"
 import { carlGraph, carlParameterSets, createCarlModel, disposeCarlModel, type CarlModel } from "../carl-graph.ts"
 import { batchOf, tokenizeExamples } from "../train/batches.ts"
@@ -29,11 +30,13 @@ const run = process.argv[2]
 const dataFile = process.argv[3] ?? "data/emobank/emobank.csv"
 if (run === undefined) throw new Error("usage: diagnose-run.ts <run folder> [emobank.csv]")
 await useBackend("auto")
-const runJson = JSON.parse(await readFile(join(run, "run.json"), "utf8")) as { readonly model: string; readonly config: unknown }
+const runJson = JSON.parse(await readFile(join(run, "run.json"), "utf8")) as { readonly model?: unknown; readonly config: unknown }
+const modelName = runJson.model
+if (typeof modelName !== "string") throw new Error(`${join(run, "run.json")}: names no model (its "model" field)`)
 const config = await Effect.runPromise(decodeConfig(runJson.config, join(run, "run.json")))
 const data = await Effect.runPromise(loadTrainingData([{ file: dataFile }], { seed: config.seed, skipBadRows: true }))
 // The model the run started from (run.json's --model), from the local cache only.
-const load = () => Effect.runPromise(Effect.scoped(loadTextEncoder(runJson.model, { trainable: true, hub: { offline: true } })))
+const load = () => Effect.runPromise(Effect.scoped(loadTextEncoder(modelName, { trainable: true, hub: { offline: true } })))
 const text = await load()
 const tokenized = tokenizeExamples(text.tokenizer, data.dev, config.model.maxLength)
 
@@ -54,10 +57,8 @@ const measure = (model: CarlModel) => {
   return { loss: totals.mccl / n, diagonalShare: totals.diagonal / n, offDiagonalLoss: totals.offDiagonal / n, labelDiagonalShare: totals.labelDiagonal / n, batches: n }
 }
 
-const fresh = async () => {
-  const { encoder } = await load()
-  return createCarlModel(encoder, config, new SeededRandom(config.seed).fork("heads"))
-}
+/** A CARL model on `encoder` (a fresh load of the run's model unless given), heads as initialised. */
+const fresh = async (encoder?: Encoder) => createCarlModel(encoder ?? (await load()).encoder, config, new SeededRandom(config.seed).fork("heads"))
 const restore = async (model: CarlModel) => {
   const loaded = await Effect.runPromise(loadLatestCheckpoint(run))
   const optimizer = new AdamW()
@@ -65,7 +66,8 @@ const restore = async (model: CarlModel) => {
   optimizer.dispose()
 }
 
-const trained = await fresh()
+// The first load (it gave the tokenizer) carries the trained model; the other two load afresh.
+const trained = await fresh(text.encoder)
 await restore(trained)
 const initial = await fresh()
 const mixed = await fresh()
