@@ -31,13 +31,17 @@ try {
   // Weight updates must round as tfjs's separate ops do: no fused multiply-adds.
   const updatesObject = join(build, `carl_updates.${process.pid}.o`)
   execFileSync(cc, [...common, "-ffp-contract=off", "-c", join(here, "carl_updates.c"), "-o", updatesObject], { stdio: "pipe" })
+  // The probes' float64 products keep the JavaScript loops' order and roundings: no fused multiply-adds.
+  const probeObject = join(build, `carl_probe_math.${process.pid}.o`)
+  execFileSync(cc, [...common, "-ffp-contract=off", "-c", join(here, "carl_probe_math.c"), "-o", probeObject], { stdio: "pipe" })
   execFileSync(
     cc,
-    [...common, "-shared", "-DNODE_GYP_MODULE_NAME=carl_kernels", `-I${includeDir}`, join(here, "carl_kernels.c"), vectorObject, updatesObject, "-o", temp, "-lopenblas", "-lmvec", "-lm"],
+    [...common, "-shared", "-DNODE_GYP_MODULE_NAME=carl_kernels", `-I${includeDir}`, join(here, "carl_kernels.c"), vectorObject, updatesObject, probeObject, "-o", temp, "-lopenblas", "-lmvec", "-lm"],
     { stdio: "pipe" }
   )
   rmSync(vectorObject, { force: true })
   rmSync(updatesObject, { force: true })
+  rmSync(probeObject, { force: true })
   renameSync(temp, out)
   say(`built ${out}`)
 } catch (error) {

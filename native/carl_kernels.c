@@ -359,6 +359,79 @@ static napi_value add_into(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ------------------------------------------------------------------ linear probes (float64) */
+
+extern void carl_probe_scores(const double *x, size_t n, size_t d, const double *weights, const double *bias, size_t classes,
+                              double *scores);
+extern void carl_probe_gradient(const double *x, size_t n, size_t d, const double *residuals, size_t classes, double *gradient);
+
+/* A Float64Array with at least `needed` elements, or NULL after throwing "<what>". */
+static double *float64_array(napi_env env, napi_value value, size_t needed, const char *what) {
+  bool is_typed = false;
+  napi_typedarray_type type;
+  size_t length = 0, offset = 0;
+  void *data = NULL;
+  napi_value arraybuffer;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, value, &type, &length, &data, &arraybuffer, &offset) != napi_ok || type != napi_float64_array) {
+    napi_throw_type_error(env, NULL, what);
+    return NULL;
+  }
+  if (length < needed) {
+    napi_throw_range_error(env, NULL, what);
+    return NULL;
+  }
+  static double empty[1];
+  return length == 0 ? empty : (double *)data;
+}
+
+static bool arg_size(napi_env env, napi_value value, size_t *out) {
+  int64_t v;
+  if (!arg_int(env, value, &v) || v < 0) return false;
+  *out = (size_t)v;
+  return true;
+}
+
+/* probeScores(x, n, d, weights, bias, classes, scores): scores[n, classes] = X·Wᵀ + b; see carl_probe_math.c. */
+static napi_value probe_scores(napi_env env, napi_callback_info info) {
+  napi_value args[7];
+  if (!get_args(env, info, 7, args, "probeScores")) return NULL;
+  size_t n, d, classes;
+  if (!arg_size(env, args[1], &n) || !arg_size(env, args[2], &d) || !arg_size(env, args[5], &classes)) {
+    napi_throw_type_error(env, NULL, "probeScores: bad sizes");
+    return NULL;
+  }
+  const double *x = float64_array(env, args[0], n * d, "probeScores: x must be a Float64Array of n·d");
+  if (x == NULL) return NULL;
+  const double *weights = float64_array(env, args[3], classes * d, "probeScores: weights must be a Float64Array of classes·d");
+  if (weights == NULL) return NULL;
+  const double *bias = float64_array(env, args[4], classes, "probeScores: bias must be a Float64Array of classes");
+  if (bias == NULL) return NULL;
+  double *scores = float64_array(env, args[6], n * classes, "probeScores: scores must be a Float64Array of n·classes");
+  if (scores == NULL) return NULL;
+  carl_probe_scores(x, n, d, weights, bias, classes, scores);
+  return NULL;
+}
+
+/* probeGradient(x, n, d, residuals, classes, gradient): gradient[classes, d] = Rᵀ·X; see carl_probe_math.c. */
+static napi_value probe_gradient(napi_env env, napi_callback_info info) {
+  napi_value args[6];
+  if (!get_args(env, info, 6, args, "probeGradient")) return NULL;
+  size_t n, d, classes;
+  if (!arg_size(env, args[1], &n) || !arg_size(env, args[2], &d) || !arg_size(env, args[4], &classes)) {
+    napi_throw_type_error(env, NULL, "probeGradient: bad sizes");
+    return NULL;
+  }
+  const double *x = float64_array(env, args[0], n * d, "probeGradient: x must be a Float64Array of n·d");
+  if (x == NULL) return NULL;
+  const double *residuals = float64_array(env, args[3], n * classes, "probeGradient: residuals must be a Float64Array of n·classes");
+  if (residuals == NULL) return NULL;
+  double *gradient = float64_array(env, args[5], classes * d, "probeGradient: gradient must be a Float64Array of classes·d");
+  if (gradient == NULL) return NULL;
+  carl_probe_gradient(x, n, d, residuals, classes, gradient);
+  return NULL;
+}
+
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   napi_value args[1];
   int64_t threads;
@@ -393,6 +466,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"adamw", NULL, adamw, NULL, NULL, NULL, napi_default, NULL},
       {"movingAverage", NULL, moving_average, NULL, NULL, NULL, napi_default, NULL},
       {"addInto", NULL, add_into, NULL, NULL, NULL, napi_default, NULL},
+      {"probeScores", NULL, probe_scores, NULL, NULL, NULL, napi_default, NULL},
+      {"probeGradient", NULL, probe_gradient, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"blasInfo", NULL, blas_info, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -15,6 +15,8 @@ import { ADDON_PATH, loadNativeKernels } from "../plugins/backends/native/addon.
 import { NATIVE_BACKEND, NATIVE_CPU_BACKEND, registerNativeBackend, type NativeBackendName } from "../plugins/backends/native/register.ts"
 import { carlGraph, disposeCarlModel } from "../pipelines/carl-graph.ts"
 import { tinyCarl } from "./support/tiny-carl.ts"
+import { javascriptProducts, nativeProducts, type DesignProducts } from "../plugins/evaluators/math/design-products.ts"
+import { fitLogisticPath } from "../plugins/evaluators/math/logistic-regression.ts"
 
 const addon = loadNativeKernels()
 const required = process.env.CARL_REQUIRE_NATIVE === "1"
@@ -301,4 +303,53 @@ test("without a compiler (or OpenBLAS) the install step says why and still succe
   })
   assert.match(output, /^carl native kernels: not built \(\/nonexistent\/cc: .*\); carl will use the wasm backend/m)
   assert.equal(fileState(), before, "a failed build leaves an existing addon (or its absence) alone")
+})
+
+describe("the linear probes' float64 products (native/carl_probe_math.c)", { skip }, () => {
+  const bits = (values: Float64Array): string => Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString("hex")
+  const bothProducts = (): Array<DesignProducts> => (nativeProducts === undefined ? [] : [nativeProducts, javascriptProducts])
+
+  test("scores and gradient are the JavaScript loops' bits, over whole and partial blocks of eight rows", () => {
+    assert.ok(nativeProducts !== undefined, "the addon has probeScores and probeGradient")
+    const random = new SeededRandom(3)
+    for (const [n, d, classes] of [[8, 5, 1], [21, 33, 6], [1, 1, 2], [0, 4, 3]] as const) {
+      const x = Float64Array.from({ length: n * d }, () => random.normal(0, 3))
+      const weights = Float64Array.from({ length: classes * d }, () => random.normal())
+      const bias = Float64Array.from({ length: classes }, () => random.normal())
+      const residuals = Float64Array.from({ length: n * classes }, () => random.normal())
+      const results = bothProducts().map((products) => {
+        const scores = new Float64Array(n * classes).fill(Number.NaN)
+        const gradient = new Float64Array(classes * d).fill(Number.NaN)
+        products.scores(x, n, d, weights, bias, classes, scores)
+        products.gradient(x, n, d, residuals, classes, gradient)
+        return { scores: bits(scores), gradient: bits(gradient) }
+      })
+      assert.deepEqual(results[0], results[1], `n ${n}, d ${d}, ${classes} classes`)
+    }
+  })
+
+  test("a probe fitted with them is the JavaScript fit to the bit: weights, iterations, objective", () => {
+    assert.ok(nativeProducts !== undefined)
+    const random = new SeededRandom(4)
+    for (const classes of [2, 5]) {
+      const rows = Array.from({ length: 300 }, () => Float32Array.from({ length: 12 }, () => random.normal()))
+      const labels = rows.map((row) => Math.min(classes - 1, Math.max(0, Math.floor((row[0] ?? 0) + (row[1] ?? 0) / 2 + classes / 2 + random.normal(0, 0.5)))))
+      const fits = bothProducts().map((products) =>
+        fitLogisticPath(rows, labels, classes, [1e-3, 1e-1, 10], { products }).map((model) => ({
+          weights: bits(model.weights),
+          bias: bits(model.bias),
+          iterations: model.iterations,
+          objective: model.objective
+        }))
+      )
+      assert.deepEqual(fits[0], fits[1], `${classes} classes`)
+    }
+  })
+
+  test("they refuse an array that is not Float64Array or too short, naming the argument", () => {
+    const kernels = addon.ok ? addon.kernels : undefined
+    assert.ok(kernels?.probeScores !== undefined)
+    assert.throws(() => kernels.probeScores?.(new Float64Array(5), 2, 3, new Float64Array(3), new Float64Array(1), 1, new Float64Array(2)), /probeScores: x must be a Float64Array of n·d/)
+    assert.throws(() => kernels.probeGradient?.(new Float64Array(6), 2, 3, new Float64Array(2), 1, new Float32Array(3) as unknown as Float64Array), /probeGradient: gradient must be a Float64Array/)
+  })
 })

@@ -79,6 +79,12 @@ export interface NativeKernels {
   readonly movingAverage: (target: Buffer, targetOffset: number, online: Buffer, onlineOffset: number, size: number, momentum: number, oneMinusMomentum: number) => void
   /** a ← a + b, in place. */
   readonly addInto: (a: Buffer, aOffset: number, b: Buffer, bOffset: number, size: number) => void
+  /**
+   * A logistic probe's float64 products (native/carl_probe_math.c); absent from an addon built
+   * before they were added.
+   */
+  readonly probeScores?: (x: Float64Array, n: number, d: number, weights: Float64Array, bias: Float64Array, classes: number, scores: Float64Array) => void
+  readonly probeGradient?: (x: Float64Array, n: number, d: number, residuals: Float64Array, classes: number, gradient: Float64Array) => void
   readonly setThreads: (threads: number) => void
   readonly blasInfo: () => { readonly core: string; readonly config: string; readonly threads: number }
 }

@@ -13,6 +13,8 @@
  * objectives the same function of w and halves the work.
  */
 
+import { defaultProducts, type DesignProducts } from "./design-products.ts"
+
 export interface Standardiser {
   readonly mean: Float64Array
   /** 1/σ per feature (σ the population standard deviation); 1 for a constant feature. */
@@ -49,6 +51,8 @@ export interface LogisticOptions {
   readonly relativeDecrease?: number
   /** L-BFGS memory; default 10. */
   readonly memory?: number
+  /** Where X·Wᵀ and Rᵀ·X run; default the native kernels when built. Either gives the same bits. */
+  readonly products?: DesignProducts
 }
 
 /** Rows standardised into one row-major block, as the fit and the predictions read them. */
@@ -106,69 +110,70 @@ const checkLabels = (labels: ArrayLike<number>, n: number, classes: number): voi
 const softplus = (z: number): number => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)))
 
 /** θ = [w (d), c]: J = (1/n) Σ softplus(−sᵢ(w·xᵢ + c)) + (μ/2)‖w‖², sᵢ = ±1. Writes ∇J into `gradient`. */
-const binaryObjective = (design: Design, labels: ArrayLike<number>, mu: number) => (theta: Float64Array, gradient: Float64Array): number => {
+const binaryObjective = (design: Design, labels: ArrayLike<number>, mu: number, products: DesignProducts) => {
   const { x, n, d } = design
-  gradient.fill(0)
-  const c = theta[d] ?? 0
-  let loss = 0
-  let biasGradient = 0
-  for (let i = 0; i < n; i++) {
-    const offset = i * d
-    let z = c
-    for (let j = 0; j < d; j++) z += (theta[j] ?? 0) * (x[offset + j] ?? 0)
-    const sign = labels[i] === 1 ? 1 : -1
-    loss += softplus(-sign * z)
-    // ∂/∂z softplus(−s z) = −s·σ(−s z)
-    const margin = sign * z
-    const sigmoidOfMinusMargin = margin >= 0 ? Math.exp(-margin) / (1 + Math.exp(-margin)) : 1 / (1 + Math.exp(margin))
-    const residual = -sign * sigmoidOfMinusMargin
-    biasGradient += residual
-    for (let j = 0; j < d; j++) gradient[j] = (gradient[j] ?? 0) + residual * (x[offset + j] ?? 0)
+  const scores = new Float64Array(n)
+  const residuals = new Float64Array(n)
+  return (theta: Float64Array, gradient: Float64Array): number => {
+    products.scores(x, n, d, theta.subarray(0, d), theta.subarray(d, d + 1), 1, scores)
+    let loss = 0
+    let biasGradient = 0
+    for (let i = 0; i < n; i++) {
+      const z = scores[i] ?? 0
+      const sign = labels[i] === 1 ? 1 : -1
+      loss += softplus(-sign * z)
+      // ∂/∂z softplus(−s z) = −s·σ(−s z)
+      const margin = sign * z
+      const sigmoidOfMinusMargin = margin >= 0 ? Math.exp(-margin) / (1 + Math.exp(-margin)) : 1 / (1 + Math.exp(margin))
+      const residual = -sign * sigmoidOfMinusMargin
+      biasGradient += residual
+      residuals[i] = residual
+    }
+    products.gradient(x, n, d, residuals, 1, gradient)
+    let penalty = 0
+    for (let j = 0; j < d; j++) {
+      const w = theta[j] ?? 0
+      penalty += w * w
+      gradient[j] = (gradient[j] ?? 0) / n + mu * w
+    }
+    gradient[d] = biasGradient / n
+    return loss / n + (mu / 2) * penalty
   }
-  let penalty = 0
-  for (let j = 0; j < d; j++) {
-    const w = theta[j] ?? 0
-    penalty += w * w
-    gradient[j] = (gradient[j] ?? 0) / n + mu * w
-  }
-  gradient[d] = biasGradient / n
-  return loss / n + (mu / 2) * penalty
 }
 
 /** θ = [W (K×d row-major), b (K)]. Writes ∇J into `gradient`. */
-const softmaxObjective = (design: Design, labels: ArrayLike<number>, classes: number, lambda: number) => {
-  const logits = new Float64Array(classes)
+const softmaxObjective = (design: Design, labels: ArrayLike<number>, classes: number, lambda: number, products: DesignProducts) => {
+  const { x, n, d } = design
+  const biasOffset = classes * d
+  const logits = new Float64Array(n * classes)
+  const residuals = new Float64Array(n * classes)
   return (theta: Float64Array, gradient: Float64Array): number => {
-    const { x, n, d } = design
-    const biasOffset = classes * d
-    gradient.fill(0)
+    products.scores(x, n, d, theta.subarray(0, biasOffset), theta.subarray(biasOffset), classes, logits)
+    gradient.fill(0, biasOffset)
     let loss = 0
     for (let i = 0; i < n; i++) {
-      const offset = i * d
+      const offset = i * classes
       let largest = -Infinity
       for (let k = 0; k < classes; k++) {
-        const row = k * d
-        let z = theta[biasOffset + k] ?? 0
-        for (let j = 0; j < d; j++) z += (theta[row + j] ?? 0) * (x[offset + j] ?? 0)
-        logits[k] = z
+        const z = logits[offset + k] ?? 0
         if (z > largest) largest = z
       }
       let sum = 0
       for (let k = 0; k < classes; k++) {
-        const e = Math.exp((logits[k] ?? 0) - largest)
-        logits[k] = e
+        const e = Math.exp((logits[offset + k] ?? 0) - largest)
+        logits[offset + k] = e
         sum += e
       }
       const label = labels[i] ?? 0
       // −log p_y = log Σ e^{z_k} − z_y, computed from the shifted exponentials.
-      loss += Math.log(sum) - Math.log(logits[label] ?? 0)
+      loss += Math.log(sum) - Math.log(logits[offset + label] ?? 0)
       for (let k = 0; k < classes; k++) {
-        const residual = (logits[k] ?? 0) / sum - (k === label ? 1 : 0)
-        const row = k * d
+        const residual = (logits[offset + k] ?? 0) / sum - (k === label ? 1 : 0)
         gradient[biasOffset + k] = (gradient[biasOffset + k] ?? 0) + residual
-        for (let j = 0; j < d; j++) gradient[row + j] = (gradient[row + j] ?? 0) + residual * (x[offset + j] ?? 0)
+        residuals[offset + k] = residual
       }
     }
+    products.gradient(x, n, d, residuals, classes, gradient)
     let penalty = 0
     for (let p = 0; p < biasOffset; p++) {
       const w = theta[p] ?? 0
@@ -326,7 +331,7 @@ const fitOnDesign = (
       for (let j = 0; j < d; j++) start[j] = (warmStart.weights[d + j] ?? 0) - (warmStart.weights[j] ?? 0)
       start[d] = (warmStart.bias[1] ?? 0) - (warmStart.bias[0] ?? 0)
     }
-    const found = minimiseLbfgs(binaryObjective(design, labels, lambda / 2), start, options)
+    const found = minimiseLbfgs(binaryObjective(design, labels, lambda / 2, options.products ?? defaultProducts), start, options)
     const weights = new Float64Array(2 * d)
     for (let j = 0; j < d; j++) {
       weights[j] = -(found.theta[j] ?? 0) / 2
@@ -350,7 +355,7 @@ const fitOnDesign = (
     start.set(warmStart.weights, 0)
     start.set(warmStart.bias, classes * d)
   }
-  const found = minimiseLbfgs(softmaxObjective(design, labels, classes, lambda), start, options)
+  const found = minimiseLbfgs(softmaxObjective(design, labels, classes, lambda, options.products ?? defaultProducts), start, options)
   return {
     classes,
     dims: d,
@@ -403,16 +408,10 @@ export const fitLogisticPath = (
 }
 
 /** Scores W·x̃ + b per row, row-major [n, classes]. */
-export const logisticScores = (model: LogisticModel, rows: ReadonlyArray<ArrayLike<number>>): Float64Array => {
+export const logisticScores = (model: LogisticModel, rows: ReadonlyArray<ArrayLike<number>>, products: DesignProducts = defaultProducts): Float64Array => {
   const { x, n, d } = standardise(model.standardiser, rows)
   const scores = new Float64Array(n * model.classes)
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < model.classes; k++) {
-      let z = model.bias[k] ?? 0
-      for (let j = 0; j < d; j++) z += (model.weights[k * d + j] ?? 0) * (x[i * d + j] ?? 0)
-      scores[i * model.classes + k] = z
-    }
-  }
+  products.scores(x, n, d, model.weights, model.bias, model.classes, scores)
   return scores
 }
 
