@@ -98,12 +98,12 @@ export const provideBackend = (provider: BackendProvider): void => {
   providers.set(provider.name, provider)
 }
 
-const tryProvided = (backend: "native" | "native-cpu"): Effect.Effect<BackendAttempt> => {
+const tryProvided = (backend: "native" | "native-cpu", threads: number): Effect.Effect<BackendAttempt> => {
   const provider = providers.get(backend)
   if (provider === undefined) return Effect.succeed({ backend, via: "a backend plugin", ok: false, detail: "no plugin provides it here" })
   const via = provider.via
   return Effect.tryPromise(async () => {
-    const registered = await provider.register(availableParallelism())
+    const registered = await provider.register(threads)
     if (!registered.ok) return { ok: false, detail: registered.reason }
     const ok = await tf.setBackend(backend)
     return { ok, detail: ok ? "initialised" : "did not initialise" }
@@ -113,13 +113,13 @@ const tryProvided = (backend: "native" | "native-cpu"): Effect.Effect<BackendAtt
   )
 }
 
-const attemptsFor = (backend: BackendName): ReadonlyArray<Effect.Effect<BackendAttempt>> => {
+const attemptsFor = (backend: BackendName, threads: number): ReadonlyArray<Effect.Effect<BackendAttempt>> => {
   switch (backend) {
     case "tensorflow":
       return [tryTensorflow("@tensorflow/tfjs-node-gpu"), tryTensorflow("@tensorflow/tfjs-node")]
     case "native":
     case "native-cpu":
-      return [tryProvided(backend)]
+      return [tryProvided(backend, threads)]
     case "wasm":
       return [tryRegistered("wasm", "@tensorflow/tfjs-backend-wasm", () => import("@tensorflow/tfjs-backend-wasm"))]
     case "cpu":
@@ -127,11 +127,21 @@ const attemptsFor = (backend: BackendName): ReadonlyArray<Effect.Effect<BackendA
   }
 }
 
-const threadsOf = (backend: BackendName): number => {
+/**
+ * OPENBLAS_NUM_THREADS as OpenBLAS itself reads it: a whole number ≥ 1, else unset. Two jobs side
+ * by side on a small machine run faster on one thread each than on every core each.
+ */
+const blasThreadsFromEnvironment = (): number | undefined => {
+  const value = Number(process.env.OPENBLAS_NUM_THREADS)
+  return Number.isInteger(value) && value >= 1 ? value : undefined
+}
+
+const threadsOf = (backend: BackendName, requested: number | undefined): number => {
   // tfjs-backend-wasm runs one thread in Node; the cpu backend is single-threaded JavaScript;
-  // libtensorflow sizes its pools to the machine; the native kernels' OpenBLAS starts with one
-  // thread per core.
-  if (backend === "tensorflow" || backend === "native" || backend === "native-cpu") return availableParallelism()
+  // libtensorflow sizes its pools to the machine; the native kernels' OpenBLAS runs what is asked
+  // (an embedding thread of several), else what OPENBLAS_NUM_THREADS says, else one per core.
+  if (backend === "tensorflow") return availableParallelism()
+  if (backend === "native" || backend === "native-cpu") return requested ?? blasThreadsFromEnvironment() ?? availableParallelism()
   return 1
 }
 
@@ -146,13 +156,17 @@ const memoryOf = (backend: BackendName): BackendInfo["memory"] =>
     ? { where: "the 4 GiB wasm heap", budgetBytes: Math.floor(0.85 * WASM_HEAP_BYTES) }
     : { where: `the machine's ${(totalmem() / GIB).toFixed(1)} GiB`, budgetBytes: Math.floor(0.75 * totalmem()) }
 
-export const selectBackend = Effect.fn("selectBackend")(function* (choice: BackendChoice) {
+export const selectBackend = Effect.fn("selectBackend")(function* (
+  choice: BackendChoice,
+  /** Threads for the native kernels' matrix products (default: OPENBLAS_NUM_THREADS, else one per core). */
+  options: { readonly threads?: number | undefined } = {}
+) {
   // tfjs's console banner about tfjs-node is noise: carl reports the backend itself.
   tf.env().set("PROD", true)
   const order: ReadonlyArray<BackendName> = choice === "auto" ? ["tensorflow", "native", "wasm", "cpu"] : [choice]
   const attempts: Array<BackendAttempt> = []
   for (const backend of order) {
-    for (const attempt of attemptsFor(backend)) {
+    for (const attempt of attemptsFor(backend, threadsOf(backend, options.threads))) {
       const result = yield* attempt
       attempts.push(result)
       if (result.ok) {
@@ -164,7 +178,7 @@ export const selectBackend = Effect.fn("selectBackend")(function* (choice: Backe
           name: backend,
           via: result.via,
           reason: `${backend} via ${result.via} (${why})${skipped.length > 0 ? `; skipped ${skipped.join("; ")}` : ""}`,
-          threads: threadsOf(backend),
+          threads: threadsOf(backend, options.threads),
           memory: memoryOf(backend),
           attempts
         } satisfies BackendInfo

@@ -8,6 +8,9 @@
 import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
 import * as tf from "@tensorflow/tfjs"
+import { availableParallelism } from "node:os"
+import { Effect } from "effect"
+import { selectBackend } from "../plugins/backends/index.ts"
 import "./support/backends.ts"
 import { runTrainingPass } from "../core/executor.ts"
 import { SeededRandom } from "../core/random.ts"
@@ -351,5 +354,26 @@ describe("the linear probes' float64 products (native/carl_probe_math.c)", { ski
     assert.ok(kernels?.probeScores !== undefined)
     assert.throws(() => kernels.probeScores?.(new Float64Array(5), 2, 3, new Float64Array(3), new Float64Array(1), 1, new Float64Array(2)), /probeScores: x must be a Float64Array of n·d/)
     assert.throws(() => kernels.probeGradient?.(new Float64Array(6), 2, 3, new Float64Array(2), 1, new Float32Array(3) as unknown as Float64Array), /probeGradient: gradient must be a Float64Array/)
+  })
+})
+
+describe("the native kernels' thread count", { skip }, () => {
+  after(() => {
+    delete process.env.OPENBLAS_NUM_THREADS
+  })
+
+  test("OPENBLAS_NUM_THREADS is honoured and reported, an explicit count wins over it, and one per core without either", async () => {
+    const blasThreads = () => (addon.ok ? addon.kernels.blasInfo().threads : Number.NaN)
+    process.env.OPENBLAS_NUM_THREADS = "1"
+    const fromEnvironment = await Effect.runPromise(selectBackend("native"))
+    assert.equal(fromEnvironment.threads, 1)
+    assert.equal(blasThreads(), 1)
+    const asked = await Effect.runPromise(selectBackend("native", { threads: 2 }))
+    assert.equal(asked.threads, 2)
+    assert.equal(blasThreads(), 2)
+    process.env.OPENBLAS_NUM_THREADS = "none"
+    const byDefault = await Effect.runPromise(selectBackend("native"))
+    assert.equal(byDefault.threads, availableParallelism())
+    assert.equal(blasThreads(), availableParallelism())
   })
 })

@@ -81,7 +81,7 @@ const defaultThreads = (): number => Math.max(1, Math.min(availableParallelism()
 /** Embedding threads: tfjs's wasm and cpu backends compute on one thread each in Node; libtensorflow on all cores. */
 export const defaultEmbeddingWorkers = (backend: Pick<BackendInfo, "name">): number => (backend.name === "tensorflow" ? 1 : defaultThreads())
 
-/** The longest first, so the threads finish together (measured on USE-lite: MR 200 s, Ekman 120 s, CR 95 s, SST-5 30 s). */
+/** The longest first, so the threads finish together (USE-lite, native kernels, 2 threads: MR 60 s, Ekman 23 s, CR 23 s, SST-5 6 s, IMDB at 2,000 reviews 1 s). */
 const TASK_ORDER: ReadonlyArray<EvalTask> = ["mr", "imdb", "ekman", "cr", "sst5", "align", "va"]
 
 const taskLine = (run: TaskRun, task: EvalTask) => Console.error(`  ${task}: ${run.seconds.toFixed(1)} s — ${run.summary}`)

@@ -176,10 +176,12 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
     onStep: options.onStep
   }
   if (!options.resume && evaluators.possible) {
-    before = yield* evaluate(evaluators.test)
+    // The untrained model's test probe and dev selection share the train and dev sentences: embed them once.
+    const untrained = evaluateWith(embedOnce((texts) => embedTexts(text, texts, embedSettings).vectors))
+    before = yield* untrained(evaluators.test)
     yield* logMetrics(options.out, { step: 0, evaluation: evaluators.test.name, ...before.metrics })
     // With dev evaluations, the untrained model is the first candidate: training must beat it.
-    if (options.evalEvery > 0) yield* selectBest(run, progress)
+    if (options.evalEvery > 0) yield* selectBest({ ...run, evaluate: untrained }, progress)
   }
 
   // 3. How each step fits memory: probes on the first batch measure what a token position costs.
