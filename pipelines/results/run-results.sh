@@ -55,7 +55,7 @@ evaluate() { # model, results file, tasks
   local start
   start=$(date +%s)
   carl eval --model "$1" --tasks "$3" --data-dir "$DATA_DIR" --max-examples imdb=2000 \
-    --backend "$BACKEND" --out "$2" > "$2.log" 2>&1 || { echo "== evaluation of $1 failed: $(tail -n 1 "$2.log")"; return 1; }
+    --backend "$BACKEND" --workers "$THREADS" --out "$2" > "$2.log" 2>&1 || { echo "== evaluation of $1 failed: $(tail -n 1 "$2.log")"; return 1; }
   echo "== $1 evaluated in $(( $(date +%s) - start )) s"
 }
 
@@ -87,9 +87,15 @@ train_and_evaluate() { # variant, seed
   evaluate_all "$run/best" "$variant-seed$seed"
 }
 
-# JOBS runs at once. Two on this 2-core machine finish the protocol sooner than one after another
-# (each job's OpenBLAS threads idle between matrix products, and the other job's fill them), and
-# every number is the same bit for bit: a job runs exactly what it would run alone.
+# JOBS runs (or evaluations) at once, each on cores/JOBS threads (OPENBLAS_NUM_THREADS; carl eval's
+# --workers). On this 2-core machine two single-threaded jobs side by side do about 1.7 times the
+# work of one job on both cores: USE-lite's matrix products are too small for OpenBLAS's second
+# thread to pay. OpenBLAS's sums depend on its thread count, so the numbers differ from a JOBS=1
+# protocol's at float32 rounding (docs/RESULTS.md says which produced its tables); the same JOBS
+# gives the same numbers bit for bit.
+THREADS=$(( $(nproc) / JOBS ))
+[ "$THREADS" -ge 1 ] || THREADS=1
+export OPENBLAS_NUM_THREADS=$THREADS
 failed=0
 running=0
 start_job() {
@@ -106,16 +112,16 @@ for variant in $VARIANTS; do flags_of "$variant" > /dev/null; done
 mkdir -p "$OUT/eval/extra"
 protocol_start=$(date +%s)
 start_job evaluate_all use-lite use-lite
-for seed in $SEEDS; do
-  for variant in $VARIANTS; do
-    start_job train_and_evaluate "$variant" "$seed"
-  done
+# The longest runs first, so that the job slots finish together rather than one long run alone at the end.
+for variant in recipe paper paper-no-mccl recipe-no-mccl recipe-no-ptd paper-no-ptd plain; do
+  case " $VARIANTS " in *" $variant "*) ;; *) continue ;; esac
+  for seed in $SEEDS; do start_job train_and_evaluate "$variant" "$seed"; done
 done
 while [ "$running" -gt 0 ]; do
   wait -n || failed=$((failed + 1))
   running=$((running - 1))
 done
-echo "== all jobs done in $(( $(date +%s) - protocol_start )) s ($JOBS at a time); $failed failed"
+echo "== all jobs done in $(( $(date +%s) - protocol_start )) s ($JOBS at a time, $THREADS threads each); $failed failed"
 npx tsx pipelines/results/summarize-results.ts "$OUT" > "$OUT/RESULTS-table.md"
 echo "== tables: $OUT/RESULTS-table.md"
 [ "$failed" -eq 0 ]
