@@ -21,7 +21,7 @@
 #
 # Resumable: a finished run or evaluation is not repeated; a run stopped part-way continues from
 # its last checkpoint (--resume). VARIANTS and SEEDS choose a subset; EXTRA_TASKS adds tasks to
-# evaluations already written.
+# evaluations already written; JOBS (default 2) runs that many jobs at once (below).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
