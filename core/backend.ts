@@ -136,12 +136,12 @@ const blasThreadsFromEnvironment = (): number | undefined => {
   return Number.isInteger(value) && value >= 1 ? value : undefined
 }
 
-const threadsOf = (backend: BackendName, requested: number | undefined): number => {
+const threadsOf = (backend: BackendName): number => {
   // tfjs-backend-wasm runs one thread in Node; the cpu backend is single-threaded JavaScript;
-  // libtensorflow sizes its pools to the machine; the native kernels' OpenBLAS runs what is asked
-  // (an embedding thread of several), else what OPENBLAS_NUM_THREADS says, else one per core.
+  // libtensorflow sizes its pools to the machine; the native kernels' OpenBLAS runs what
+  // OPENBLAS_NUM_THREADS says, else one thread per core.
   if (backend === "tensorflow") return availableParallelism()
-  if (backend === "native" || backend === "native-cpu") return requested ?? blasThreadsFromEnvironment() ?? availableParallelism()
+  if (backend === "native" || backend === "native-cpu") return blasThreadsFromEnvironment() ?? availableParallelism()
   return 1
 }
 
@@ -156,17 +156,13 @@ const memoryOf = (backend: BackendName): BackendInfo["memory"] =>
     ? { where: "the 4 GiB wasm heap", budgetBytes: Math.floor(0.85 * WASM_HEAP_BYTES) }
     : { where: `the machine's ${(totalmem() / GIB).toFixed(1)} GiB`, budgetBytes: Math.floor(0.75 * totalmem()) }
 
-export const selectBackend = Effect.fn("selectBackend")(function* (
-  choice: BackendChoice,
-  /** Threads for the native kernels' matrix products (default: OPENBLAS_NUM_THREADS, else one per core). */
-  options: { readonly threads?: number | undefined } = {}
-) {
+export const selectBackend = Effect.fn("selectBackend")(function* (choice: BackendChoice) {
   // tfjs's console banner about tfjs-node is noise: carl reports the backend itself.
   tf.env().set("PROD", true)
   const order: ReadonlyArray<BackendName> = choice === "auto" ? ["tensorflow", "native", "wasm", "cpu"] : [choice]
   const attempts: Array<BackendAttempt> = []
   for (const backend of order) {
-    for (const attempt of attemptsFor(backend, threadsOf(backend, options.threads))) {
+    for (const attempt of attemptsFor(backend, threadsOf(backend))) {
       const result = yield* attempt
       attempts.push(result)
       if (result.ok) {
@@ -178,7 +174,7 @@ export const selectBackend = Effect.fn("selectBackend")(function* (
           name: backend,
           via: result.via,
           reason: `${backend} via ${result.via} (${why})${skipped.length > 0 ? `; skipped ${skipped.join("; ")}` : ""}`,
-          threads: threadsOf(backend, options.threads),
+          threads: threadsOf(backend),
           memory: memoryOf(backend),
           attempts
         } satisfies BackendInfo
