@@ -21,7 +21,7 @@
 #
 # Resumable: a finished run or evaluation is not repeated; a run stopped part-way continues from
 # its last checkpoint (--resume). VARIANTS and SEEDS choose a subset; EXTRA_TASKS adds tasks to
-# evaluations already written; JOBS (default 2) runs that many jobs at once (below).
+# evaluations already written; JOBS (default 1) runs that many jobs at once (below).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -32,7 +32,7 @@ SEEDS="${SEEDS:-1 2 3}"
 VARIANTS="${VARIANTS:-plain paper paper-no-ptd paper-no-mccl recipe}"
 EVAL_TASKS="${EVAL_TASKS:-va,mr,cr,sst5,ekman,imdb,align}"
 BACKEND="${BACKEND:-auto}"
-JOBS="${JOBS:-2}"
+JOBS="${JOBS:-1}"
 case "$JOBS" in ''|*[!0-9]*|0) echo "run-results.sh: JOBS must be a whole number ≥ 1, got '$JOBS'" >&2; exit 2 ;; esac
 carl() { npx tsx bin/carl.ts "$@"; }
 
@@ -88,11 +88,12 @@ train_and_evaluate() { # variant, seed
 }
 
 # JOBS runs (or evaluations) at once, each on cores/JOBS threads (OPENBLAS_NUM_THREADS; carl eval's
-# --workers). On this 2-core machine two single-threaded jobs side by side do about 1.7 times the
-# work of one job on both cores: USE-lite's matrix products are too small for OpenBLAS's second
-# thread to pay. OpenBLAS's sums depend on its thread count, so the numbers differ from a JOBS=1
-# protocol's at float32 rounding (docs/RESULTS.md says which produced its tables); the same JOBS
-# gives the same numbers bit for bit.
+# --workers). The default, one job on every core, reproduces docs/RESULTS.md's tables bit for bit.
+# JOBS=2 on this 2-core machine: two one-thread jobs do about 1.7 times the CARL steps per second
+# of one two-thread job (USE-lite's products are too small for OpenBLAS's second thread to pay),
+# but only about 1.1 times the embedding of an evaluation (its two embedding workers already keep
+# both cores busy; 150–190 texts/s beside a training run against 240–390 alone). OpenBLAS's sums
+# depend on its thread count, so JOBS=2's numbers differ from JOBS=1's at float32 rounding.
 THREADS=$(( $(nproc) / JOBS ))
 [ "$THREADS" -ge 1 ] || THREADS=1
 export OPENBLAS_NUM_THREADS=$THREADS
