@@ -93,7 +93,8 @@ train_and_evaluate() { # variant, seed
 # of one two-thread job (USE-lite's products are too small for OpenBLAS's second thread to pay),
 # but only about 1.1 times the embedding of an evaluation (its two embedding workers already keep
 # both cores busy; 150–190 texts/s beside a training run against 240–390 alone). OpenBLAS's sums
-# depend on its thread count, so JOBS=2's numbers differ from JOBS=1's at float32 rounding.
+# depend on its thread count, so JOBS=2 trains at a different float32 rounding; on the recipe's
+# seeds 1–2 that moved VA r by ≤ 1.4e-4 and probe accuracies by ≤ 0.19 points (docs/RESULTS.md).
 THREADS=$(( $(nproc) / JOBS ))
 [ "$THREADS" -ge 1 ] || THREADS=1
 export OPENBLAS_NUM_THREADS=$THREADS
