@@ -392,15 +392,21 @@ static bool arg_size(napi_env env, napi_value value, size_t *out) {
   return true;
 }
 
+/* The sizes n and d (arguments 1 and 2) and classes (argument `classes_at`), or false after throwing. */
+static bool probe_sizes(napi_env env, napi_value *args, int classes_at, const char *name, size_t *n, size_t *d, size_t *classes) {
+  if (arg_size(env, args[1], n) && arg_size(env, args[2], d) && arg_size(env, args[classes_at], classes)) return true;
+  char message[64];
+  snprintf(message, sizeof message, "%s: bad sizes", name);
+  napi_throw_type_error(env, NULL, message);
+  return false;
+}
+
 /* probeScores(x, n, d, weights, bias, classes, scores): scores[n, classes] = X·Wᵀ + b; see carl_probe_math.c. */
 static napi_value probe_scores(napi_env env, napi_callback_info info) {
   napi_value args[7];
   if (!get_args(env, info, 7, args, "probeScores")) return NULL;
   size_t n, d, classes;
-  if (!arg_size(env, args[1], &n) || !arg_size(env, args[2], &d) || !arg_size(env, args[5], &classes)) {
-    napi_throw_type_error(env, NULL, "probeScores: bad sizes");
-    return NULL;
-  }
+  if (!probe_sizes(env, args, 5, "probeScores", &n, &d, &classes)) return NULL;
   const double *x = float64_array(env, args[0], n * d, "probeScores: x must be a Float64Array of n·d");
   if (x == NULL) return NULL;
   const double *weights = float64_array(env, args[3], classes * d, "probeScores: weights must be a Float64Array of classes·d");
@@ -418,10 +424,7 @@ static napi_value probe_gradient(napi_env env, napi_callback_info info) {
   napi_value args[6];
   if (!get_args(env, info, 6, args, "probeGradient")) return NULL;
   size_t n, d, classes;
-  if (!arg_size(env, args[1], &n) || !arg_size(env, args[2], &d) || !arg_size(env, args[4], &classes)) {
-    napi_throw_type_error(env, NULL, "probeGradient: bad sizes");
-    return NULL;
-  }
+  if (!probe_sizes(env, args, 4, "probeGradient", &n, &d, &classes)) return NULL;
   const double *x = float64_array(env, args[0], n * d, "probeGradient: x must be a Float64Array of n·d");
   if (x == NULL) return NULL;
   const double *residuals = float64_array(env, args[3], n * classes, "probeGradient: residuals must be a Float64Array of n·classes");

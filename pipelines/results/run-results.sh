@@ -69,8 +69,6 @@ evaluate_all() { # model, name
 # One run and its evaluation; a failure is reported and returned, and the other jobs go on.
 train_and_evaluate() { # variant, seed
   local variant=$1 seed=$2 flags run start
-  # An assignment stops the job on an unknown variant; a substitution inside the command's
-  # arguments would not, and the run would train the default preset under that name.
   flags=$(flags_of "$variant") || return 1
   run="$OUT/$variant-seed$seed"
   if [ ! -f "$run/final/config.json" ]; then
@@ -100,29 +98,32 @@ THREADS=$(( $(nproc) / JOBS ))
 export OPENBLAS_NUM_THREADS=$THREADS
 failed=0
 running=0
+reap_job() {
+  wait -n || failed=$((failed + 1))
+  running=$((running - 1))
+}
 start_job() {
-  if [ "$running" -ge "$JOBS" ]; then
-    wait -n || failed=$((failed + 1))
-    running=$((running - 1))
-  fi
+  if [ "$running" -ge "$JOBS" ]; then reap_job; fi
   "$@" &
   running=$((running + 1))
 }
 
-# Every variant named before any job starts: a typo stops the script, not one job among several.
-for variant in $VARIANTS; do flags_of "$variant" > /dev/null; done
+# Every variant flags_of knows, the longest runs first: the job slots then finish together rather
+# than with one long run alone at the end.
+LONGEST_FIRST="recipe paper paper-no-mccl recipe-no-mccl recipe-no-ptd paper-no-ptd plain"
+# Every variant checked before any job starts: a typo stops the script, not one job among several.
+for variant in $VARIANTS; do
+  flags_of "$variant" > /dev/null
+  case " $LONGEST_FIRST " in *" $variant "*) ;; *) echo "run-results.sh: $variant is missing from LONGEST_FIRST" >&2; exit 2 ;; esac
+done
 mkdir -p "$OUT/eval/extra"
 protocol_start=$(date +%s)
 start_job evaluate_all use-lite use-lite
-# The longest runs first, so that the job slots finish together rather than one long run alone at the end.
-for variant in recipe paper paper-no-mccl recipe-no-mccl recipe-no-ptd paper-no-ptd plain; do
+for variant in $LONGEST_FIRST; do
   case " $VARIANTS " in *" $variant "*) ;; *) continue ;; esac
   for seed in $SEEDS; do start_job train_and_evaluate "$variant" "$seed"; done
 done
-while [ "$running" -gt 0 ]; do
-  wait -n || failed=$((failed + 1))
-  running=$((running - 1))
-done
+while [ "$running" -gt 0 ]; do reap_job; done
 echo "== all jobs done in $(( $(date +%s) - protocol_start )) s ($JOBS at a time, $THREADS threads each); $failed failed"
 npx tsx pipelines/results/summarize-results.ts "$OUT" > "$OUT/RESULTS-table.md"
 echo "== tables: $OUT/RESULTS-table.md"

@@ -9,11 +9,9 @@ import { Effect, Schema } from "effect"
 import { problemText } from "../../core/errors.ts"
 import type { ParameterSet } from "../../core/parameters.ts"
 import * as tf from "@tensorflow/tfjs"
-import type { TextEncoder } from "../../plugins/encoders/load-text-encoder.ts"
 import { devProbeEvaluator, type TextClassificationData } from "../../plugins/evaluators/classification-probes.ts"
 import { evaluatorList, type EmbedTexts, type Evaluator } from "../../plugins/evaluators/evaluator.ts"
 import { vaRegressionEvaluator } from "../../plugins/evaluators/va-regression.ts"
-import { embedTexts, type EmbedOptions } from "../embed.ts"
 import { EvalError, loadEvalData } from "../eval/eval-data.ts"
 import { toVaSplit, type TrainingData } from "./training-data.ts"
 
@@ -98,9 +96,6 @@ export const selectionEvaluators = Effect.fn("selectionEvaluators")(function* (
     return devProbeEvaluator({ name: "ekman(dev)", classes: goemotions.classes.length, train: classificationData(train), dev: classificationData(dev), test: classificationData(dev) })
   })
 })
-
-/** `evaluator` on the model's embeddings, a thrown error a tagged one naming it. */
-export const evaluateModel = (text: TextEncoder, options: EmbedOptions) => evaluateWith((texts) => embedTexts(text, texts, options).vectors)
 
 /** `evaluator` on the embeddings `embed` gives. */
 export const evaluateWith = (embed: EmbedTexts) => (evaluator: Evaluator) =>

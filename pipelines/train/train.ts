@@ -35,7 +35,8 @@ import { CARL_VERSION } from "../version.ts"
 import { batchOf, tokenizeExamples } from "./batches.ts"
 import { saveCheckpoint } from "./checkpoint.ts"
 import { EpochSampler } from "./epoch-sampler.ts"
-import { embedOnce, evaluateModel, evaluateWith, runEvaluators } from "./evaluation.ts"
+import { embedOnce, evaluateWith, runEvaluators } from "./evaluation.ts"
+import type { EmbedTexts } from "../../plugins/evaluators/evaluator.ts"
 import { stopOnSignal } from "./interruption.ts"
 import { Progress, type ProgressMode } from "./progress.ts"
 import { resumeRun } from "./resume.ts"
@@ -123,7 +124,8 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
   const schedule = carlSchedule({ peak: config.optimizer.learningRate, totalSteps, warmupRatio: config.optimizer.warmupRatio, stepsPerEpoch })
   const evaluators = runEvaluators(options.data, { trainLimit: options.evalTrainLimit, selection: options.selection })
   const embedSettings = { pooling: config.model.pooling, batchSize: 64, maxLength }
-  const evaluate = evaluateModel(text, embedSettings)
+  const embedModel: EmbedTexts = (texts) => embedTexts(text, texts, embedSettings).vectors
+  const evaluate = evaluateWith(embedModel)
   const identity = { model: options.model, variant, totalSteps, trainExamples: trainSet.length, seed: config.seed }
 
   // 2. A new run, or the one in --out resumed.
@@ -177,7 +179,7 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
   }
   if (!options.resume && evaluators.possible) {
     // The untrained model's test probe and dev selection share the train and dev sentences: embed them once.
-    const untrained = evaluateWith(embedOnce((texts) => embedTexts(text, texts, embedSettings).vectors))
+    const untrained = evaluateWith(embedOnce(embedModel))
     before = yield* untrained(evaluators.test)
     yield* logMetrics(options.out, { step: 0, evaluation: evaluators.test.name, ...before.metrics })
     // With dev evaluations, the untrained model is the first candidate: training must beat it.
@@ -209,7 +211,7 @@ export const train = Effect.fn("train")(function* (config: CarlConfig, options: 
   yield* saveCheckpoint(options.out, totalSteps, sets, optimizer, progress.state())
   yield* text.save(finalModel)
   // The final model's weights no longer change: the test probe and its VA head share its embeddings.
-  const embedFinal = embedOnce((texts) => embedTexts(text, texts, embedSettings).vectors)
+  const embedFinal = embedOnce(embedModel)
   const after = evaluators.possible ? yield* evaluateWith(embedFinal)(evaluators.test) : undefined
   if (after !== undefined) yield* logMetrics(options.out, { step: totalSteps, evaluation: evaluators.test.name, ...after.metrics })
 

@@ -47,14 +47,13 @@ export const javascriptProducts: DesignProducts = {
   }
 }
 
-const native = ((): DesignProducts | undefined => {
+/** The native products when the addon has them, else undefined. */
+export const nativeProducts: DesignProducts | undefined = (() => {
   const addon = loadNativeKernels()
   // An addon built before these kernels existed lacks them: JavaScript then, with the same numbers.
   if (!addon.ok || addon.kernels.probeScores === undefined || addon.kernels.probeGradient === undefined) return undefined
-  const { probeScores, probeGradient } = addon.kernels
-  return { name: "native", scores: probeScores, gradient: probeGradient }
+  return { name: "native", scores: addon.kernels.probeScores, gradient: addon.kernels.probeGradient }
 })()
 
 /** The native products when built, else JavaScript's. */
-export const nativeProducts: DesignProducts | undefined = native
-export const defaultProducts: DesignProducts = native ?? javascriptProducts
+export const defaultProducts: DesignProducts = nativeProducts ?? javascriptProducts

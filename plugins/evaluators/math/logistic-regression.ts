@@ -408,10 +408,10 @@ export const fitLogisticPath = (
 }
 
 /** Scores W·x̃ + b per row, row-major [n, classes]. */
-export const logisticScores = (model: LogisticModel, rows: ReadonlyArray<ArrayLike<number>>, products: DesignProducts = defaultProducts): Float64Array => {
+export const logisticScores = (model: LogisticModel, rows: ReadonlyArray<ArrayLike<number>>): Float64Array => {
   const { x, n, d } = standardise(model.standardiser, rows)
   const scores = new Float64Array(n * model.classes)
-  products.scores(x, n, d, model.weights, model.bias, model.classes, scores)
+  defaultProducts.scores(x, n, d, model.weights, model.bias, model.classes, scores)
   return scores
 }
 
