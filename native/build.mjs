@@ -36,7 +36,7 @@ try {
   execFileSync(cc, [...common, "-ffp-contract=off", "-c", join(here, "carl_probe_math.c"), "-o", probeObject], { stdio: "pipe" })
   execFileSync(
     cc,
-    [...common, "-shared", "-DNODE_GYP_MODULE_NAME=carl_kernels", `-I${includeDir}`, join(here, "carl_kernels.c"), vectorObject, updatesObject, probeObject, "-o", temp, "-lopenblas", "-lmvec", "-lm"],
+    [...common, "-shared", "-DNODE_GYP_MODULE_NAME=carl_kernels", `-I${includeDir}`, join(here, "carl_kernels.c"), vectorObject, updatesObject, probeObject, "-o", temp, "-pthread", "-lopenblas", "-lmvec", "-lm"],
     { stdio: "pipe" }
   )
   rmSync(vectorObject, { force: true })

@@ -5,6 +5,7 @@
  * between JavaScript, WebAssembly and C.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -75,6 +76,43 @@ static void *typed_array(napi_env env, napi_value value, size_t *length) {
   return data;
 }
 
+/* OpenBLAS's thread count as carl last set it (setThreads; 0: never); batched products share it out. */
+#define CARL_MAX_THREADS 64
+static int blas_threads = 0;
+
+/* Products first … end − 1 of a batched matMul, each one single call of sgemm. */
+struct batch_products {
+  const float *a;
+  const int32_t *a_offsets;
+  const float *b;
+  const int32_t *b_offsets;
+  float *c;
+  int64_t m, n, k;
+  bool trans_a, trans_b;
+  size_t first, end;
+};
+
+static void run_batch_products(const struct batch_products *job) {
+  const int lda = job->trans_a ? (int)job->m : (int)job->k;
+  const int ldb = job->trans_b ? (int)job->k : (int)job->n;
+  const size_t size = (size_t)(job->m * job->n);
+  for (size_t i = job->first; i < job->end; i++) {
+    float *out = job->c + i * size;
+    if (job->k == 0) {
+      memset(out, 0, sizeof(float) * size);
+      continue;
+    }
+    cblas_sgemm(CblasRowMajor, job->trans_a ? CblasTrans : CblasNoTrans, job->trans_b ? CblasTrans : CblasNoTrans, (int)job->m,
+                (int)job->n, (int)job->k, 1.0f, job->a + job->a_offsets[i], lda, job->b + job->b_offsets[i], ldb, 0.0f, out,
+                (int)job->n);
+  }
+}
+
+static void *batch_products_thread(void *job) {
+  run_batch_products((const struct batch_products *)job);
+  return NULL;
+}
+
 /*
  * matMul(a, aOffsets, b, bOffsets, c, cOffset, m, n, k, transposeA, transposeB)
  * For each batch i: C[i] = op(A at aOffsets[i]) · op(B at bOffsets[i]), row-major, C[i] at
@@ -110,17 +148,37 @@ static napi_value mat_mul(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  const int lda = trans_a ? (int)m : (int)k;
-  const int ldb = trans_b ? (int)k : (int)n;
-  for (size_t i = 0; i < batches; i++) {
-    float *out = c + c_offset + i * (size_t)(m * n);
-    if (k == 0) {
-      memset(out, 0, sizeof(float) * (size_t)(m * n));
-      continue;
-    }
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n,
-                (int)k, 1.0f, a + a_offsets[i], lda, b + b_offsets[i], ldb, 0.0f, out, (int)n);
+  struct batch_products job = {a, a_offsets, b, b_offsets, c + c_offset, m, n, k, trans_a, trans_b, 0, batches};
+  const int threads = blas_threads > 0 ? blas_threads : openblas_get_num_threads();
+  if (batches < 2 || threads < 2) {
+    run_batch_products(&job);
+    return NULL;
   }
+  /*
+   * Many small products (attention's batch × heads): one single-threaded sgemm per matrix, the
+   * batches shared among the threads. OpenBLAS would instead split each matrix across its threads
+   * and synchronise them once per matrix, which costs more than the product at these sizes and
+   * stalls for whole scheduler slices when another process holds a core. A matrix's product is
+   * the same single-threaded sgemm whatever the thread count, so the result does not depend on it.
+   */
+  size_t workers = (size_t)threads < batches ? (size_t)threads : batches;
+  if (workers > CARL_MAX_THREADS) workers = CARL_MAX_THREADS;
+  struct batch_products parts[CARL_MAX_THREADS];
+  pthread_t helpers[CARL_MAX_THREADS];
+  bool started[CARL_MAX_THREADS] = {false};
+  openblas_set_num_threads(1);
+  for (size_t w = 0; w < workers; w++) {
+    parts[w] = job;
+    parts[w].first = batches * w / workers;
+    parts[w].end = batches * (w + 1) / workers;
+    if (w > 0) started[w] = pthread_create(&helpers[w], NULL, batch_products_thread, &parts[w]) == 0;
+  }
+  run_batch_products(&parts[0]);
+  for (size_t w = 1; w < workers; w++) {
+    if (started[w]) pthread_join(helpers[w], NULL);
+    else run_batch_products(&parts[w]); /* no thread to be had: do its share here */
+  }
+  openblas_set_num_threads(threads);
   return NULL;
 }
 
@@ -435,6 +493,64 @@ static napi_value probe_gradient(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * stridedCopy(x, xOffset, shape, strides, out, outOffset)
+ * out, row-major of `shape`, gets out[i₀, …, iᵣ] = x[xOffset + Σ i_d · strides[d]] for 4-byte
+ * elements: a slice (the input's own strides from the slice's start) or a transpose (the input's
+ * strides permuted). Rows whose last stride is 1 are copied whole.
+ */
+#define CARL_MAX_RANK 8
+static napi_value strided_copy(napi_env env, napi_callback_info info) {
+  napi_value args[6];
+  if (!get_args(env, info, 6, args, "stridedCopy")) return NULL;
+  size_t x_bytes = 0, out_bytes = 0, rank = 0, stride_count = 0;
+  const uint32_t *x = (const uint32_t *)buffer_data(env, args[0], &x_bytes);
+  const int32_t *shape = typed_array(env, args[2], &rank);
+  const int32_t *strides = typed_array(env, args[3], &stride_count);
+  uint32_t *out = (uint32_t *)buffer_data(env, args[4], &out_bytes);
+  int64_t x_offset, out_offset;
+  if (x == NULL || out == NULL || shape == NULL || strides == NULL || stride_count != rank || rank == 0 || rank > CARL_MAX_RANK ||
+      !arg_int(env, args[1], &x_offset) || !arg_int(env, args[5], &out_offset) || x_offset < 0 || out_offset < 0) {
+    napi_throw_type_error(env, NULL, "stridedCopy: bad arguments");
+    return NULL;
+  }
+  size_t size = 1, last = (size_t)x_offset;
+  for (size_t d = 0; d < rank; d++) {
+    if (shape[d] < 0 || strides[d] < 0) {
+      napi_throw_type_error(env, NULL, "stridedCopy: negative size or stride");
+      return NULL;
+    }
+    size *= (size_t)shape[d];
+    if (shape[d] > 0) last += (size_t)(shape[d] - 1) * (size_t)strides[d];
+  }
+  if (size == 0) return NULL;
+  if (last >= x_bytes / 4 || (size_t)out_offset + size > out_bytes / 4) {
+    napi_throw_range_error(env, NULL, "stridedCopy: outside a buffer");
+    return NULL;
+  }
+  const size_t inner = (size_t)shape[rank - 1];
+  const size_t inner_stride = (size_t)strides[rank - 1];
+  const size_t rows = size / inner;
+  size_t index[CARL_MAX_RANK] = {0};
+  const uint32_t *from = x + x_offset;
+  uint32_t *to = out + out_offset;
+  for (size_t row = 0; row < rows; row++) {
+    size_t start = 0;
+    for (size_t d = 0; d + 1 < rank; d++) start += index[d] * (size_t)strides[d];
+    if (inner_stride == 1) {
+      memcpy(to, from + start, inner * 4);
+    } else {
+      for (size_t i = 0; i < inner; i++) to[i] = from[start + i * inner_stride];
+    }
+    to += inner;
+    for (size_t d = rank - 1; d-- > 0;) {
+      if (++index[d] < (size_t)shape[d]) break;
+      index[d] = 0;
+    }
+  }
+  return NULL;
+}
+
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   napi_value args[1];
   int64_t threads;
@@ -443,6 +559,7 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "setThreads expects a whole number ≥ 1");
     return NULL;
   }
+  blas_threads = (int)threads;
   openblas_set_num_threads((int)threads);
   return NULL;
 }
@@ -471,6 +588,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"addInto", NULL, add_into, NULL, NULL, NULL, napi_default, NULL},
       {"probeScores", NULL, probe_scores, NULL, NULL, NULL, napi_default, NULL},
       {"probeGradient", NULL, probe_gradient, NULL, NULL, NULL, napi_default, NULL},
+      {"stridedCopy", NULL, strided_copy, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"blasInfo", NULL, blas_info, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -1,7 +1,8 @@
 /**
  * The "native" backend (plugins/backends/native) against float64 references and against the wasm
  * backend it extends: matrix products under every transpose and batch broadcast, the fused
- * epilogue, gather, exp/erf (including NaN and ±inf), shared identities, and a whole CARL
+ * epilogue, batched products on any thread count, gather, slices, splits and transposes, exp/erf
+ * (including NaN and ±inf), shared identities, and a whole CARL
  * training pass. Where the addon is not built the tests are skipped with the reason, unless
  * CARL_REQUIRE_NATIVE=1 (set by .ci/run, which installs OpenBLAS) makes that a failure.
  */
@@ -217,6 +218,67 @@ for (const [NATIVE, BASE] of NATIVE_BACKENDS) describe(`${NATIVE} backend (on ${
     assert.throws(() => tf.tidy(() => tf.gather(x, tf.tensor1d([4], "int32"), 1)), /index value 4 is not in \[0, 3\]/)
     assert.equal(tf.memory().numTensors, before)
     tf.dispose([x, rows, table, integers])
+  })
+
+  test("Slice, SplitV and Transpose copy exactly what the base backend's kernels copy", async () => {
+    // The same inputs on both backends: each computation starts the generator afresh.
+    let random = new SeededRandom(5)
+    const floats = (shape: Array<number>) => tf.tensor(random.normalArray(tf.util.sizeFromShape(shape), 1), shape)
+    const integers = (shape: Array<number>) => tf.tensor(Array.from({ length: tf.util.sizeFromShape(shape) }, (_, i) => i * 7 - 3), shape, "int32")
+    const cases: ReadonlyArray<readonly [string, () => tf.Tensor | Array<tf.Tensor>]> = [
+      ["slice rank 1", () => tf.slice(floats([9]), 2, 5)],
+      ["slice rank 3, inner part", () => tf.slice(floats([3, 5, 7]), [1, 0, 2], [2, -1, 3])],
+      ["slice rank 4, contiguous rows", () => tf.slice(integers([4, 3, 2, 5]), [1, 0, 0, 0], [2, 3, 2, 5])],
+      ["slice to nothing", () => tf.slice(floats([3, 4]), [1, 2], [0, 2])],
+      ["split of a fused QKV product", () => tf.split(floats([2, 6, 12]), 3, 2)],
+      ["split, uneven sizes, middle axis", () => tf.split(integers([3, 7, 2]), [1, 4, 2], 1)],
+      ["transpose of heads", () => tf.transpose(floats([2, 6, 4, 3]), [0, 2, 1, 3])],
+      ["transpose of keys", () => tf.transpose(floats([2, 6, 4, 3]), [0, 2, 3, 1])],
+      ["transpose of a matrix", () => tf.transpose(integers([5, 8]))],
+      ["transpose of rank 5", () => tf.transpose(floats([2, 3, 1, 4, 2]), [4, 0, 3, 2, 1])]
+    ]
+    const values = (result: tf.Tensor | Array<tf.Tensor>) => (Array.isArray(result) ? result : [result]).map((t) => ({ shape: t.shape, dtype: t.dtype, data: [...t.dataSync()] }))
+    const compute = async (backend: string) => {
+      await useBackend(backend)
+      random = new SeededRandom(5)
+      const out = cases.map(([, make]) => {
+        const result = tf.tidy(make)
+        const read = values(result)
+        tf.dispose(result)
+        return read
+      })
+      return out
+    }
+    const before = tf.memory().numTensors
+    const native = await compute(NATIVE)
+    assert.equal(tf.memory().numTensors, before, "no tensor left behind")
+    const reference = await compute(BASE)
+    await useBackend(NATIVE)
+    cases.forEach(([name], i) => assert.deepEqual(native[i], reference[i], name))
+    assert.throws(() => tf.tidy(() => tf.slice(tf.ones([3, 4]), [2, 0], [2, 4])), /slice|size/i)
+  })
+
+  test("batched products are the same bits on one thread or several", () => {
+    const random = new SeededRandom(9)
+    const shapes: ReadonlyArray<readonly [Array<number>, Array<number>, boolean, boolean]> = [
+      [[16, 30, 64], [16, 64, 30], false, false],
+      [[2, 4, 60, 128], [2, 4, 60, 128], false, true],
+      [[3, 1, 17, 9], [1, 5, 17, 11], true, false],
+      [[7, 33, 65], [65, 40], false, false]
+    ]
+    for (const [a, b, tA, tB] of shapes) {
+      const left = tf.tensor(random.normalArray(tf.util.sizeFromShape(a), 1), a)
+      const right = tf.tensor(random.normalArray(tf.util.sizeFromShape(b), 1), b)
+      const product = (threads: number) => {
+        if (addon.ok) addon.kernels.setThreads(threads)
+        return tf.tidy(() => tf.matMul(left, right, tA, tB)).dataSync()
+      }
+      const one = product(1)
+      assert.deepEqual(product(2), one, `${a}×${b} on 2 threads`)
+      assert.deepEqual(product(3), one, `${a}×${b} on 3 threads`)
+      tf.dispose([left, right])
+    }
+    if (addon.ok) addon.kernels.setThreads(2)
   })
 
   test("Exp and Erf match float64 within float32 rounding and pass NaN and ±inf through", () => {

@@ -85,6 +85,12 @@ export interface NativeKernels {
    */
   readonly probeScores?: (x: Float64Array, n: number, d: number, weights: Float64Array, bias: Float64Array, classes: number, scores: Float64Array) => void
   readonly probeGradient?: (x: Float64Array, n: number, d: number, residuals: Float64Array, classes: number, gradient: Float64Array) => void
+  /**
+   * out[i₀, …, iᵣ] = x[xOffset + Σ i_d·strides[d]] over `shape`, 4-byte elements (a slice or a
+   * transpose); absent from an addon built before it was added.
+   */
+  readonly stridedCopy?: (x: Buffer, xOffset: number, shape: Int32Array, strides: Int32Array, out: Buffer, outOffset: number) => void
+  /** OpenBLAS's thread count; batched products (attention) share the batches among as many threads. */
   readonly setThreads: (threads: number) => void
   readonly blasInfo: () => { readonly core: string; readonly config: string; readonly threads: number }
 }

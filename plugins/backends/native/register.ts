@@ -1,6 +1,6 @@
 /**
  * carl's native backends: a tfjs backend's own kernels with the heavy ones replaced by calls into
- * carl's N-API addon (matrix products on OpenBLAS, gather, vectorised exp/erf).
+ * carl's N-API addon (matrix products on OpenBLAS, gather, slices and transposes, vectorised exp/erf).
  *   "native"      extends tfjs-backend-wasm: its SIMD elementwise kernels, its heap (≤ 4 GiB);
  *   "native-cpu"  extends tfjs-backend-cpu: JavaScript elementwise kernels, but tensors in ordinary
  *                 memory, so models bigger than the wasm heap (BERT-base under CARL) train.
@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { loadNativeKernels, type NativeKernels } from "./addon.ts"
 import { registerBackendExtras } from "../../../core/backend-extras.ts"
+import { nativeSlice, nativeSplitV, nativeTranspose, type StridedCopy } from "./copy-kernels.ts"
 import { nativeGather, nativeUnary, sharedIdentity } from "./elementwise-kernels.ts"
 import { nativeFusedUpdates } from "./fused-updates.ts"
 import { nativeBatchMatMul, nativeFusedMatMul } from "./mat-mul-kernels.ts"
@@ -23,6 +24,21 @@ const BASE: Readonly<Record<NativeBackendName, { readonly name: "wasm" | "cpu"; 
   [NATIVE_CPU_BACKEND]: { name: "cpu", load: () => import("@tensorflow/tfjs-backend-cpu") }
 }
 
+/**
+ * Transpose, and on wasm Slice and SplitV, where the addon has stridedCopy (one built before it
+ * lacks it). tfjs-cpu's contiguous slices are views of their input, cheaper than any copy.
+ */
+const copyKernels = (
+  copy: StridedCopy | undefined,
+  base: (name: string) => tf.KernelFunc,
+  baseName: "wasm" | "cpu"
+): ReadonlyArray<readonly [string, tf.KernelFunc]> => {
+  if (copy === undefined) return []
+  const transpose = [tf.Transpose, nativeTranspose(copy, base(tf.Transpose))] as const
+  if (baseName === "cpu") return [transpose]
+  return [transpose, [tf.Slice, nativeSlice(copy, base(tf.Slice))], [tf.SplitV, nativeSplitV(copy, base(tf.SplitV))]]
+}
+
 /** carl's kernels, each given the base backend's own for the inputs it leaves to it. */
 const overrides = (kernels: NativeKernels, base: (name: string) => tf.KernelFunc, baseName: "wasm" | "cpu"): ReadonlyMap<string, tf.KernelFunc> =>
   new Map([
@@ -32,7 +48,8 @@ const overrides = (kernels: NativeKernels, base: (name: string) => tf.KernelFunc
     ...(baseName === "wasm" ? [[tf.Identity, sharedIdentity(base(tf.Identity))] as const] : []),
     [tf.GatherV2, nativeGather(kernels, base(tf.GatherV2))],
     [tf.Exp, nativeUnary(kernels, "exp", base(tf.Exp))],
-    [tf.Erf, nativeUnary(kernels, "erf", base(tf.Erf))]
+    [tf.Erf, nativeUnary(kernels, "erf", base(tf.Erf))],
+    ...copyKernels(kernels.stridedCopy, base, baseName)
   ])
 
 const registered = new Set<NativeBackendName>()
