@@ -21,7 +21,7 @@
 #
 # Resumable: a finished run or evaluation is not repeated; a run stopped part-way continues from
 # its last checkpoint (--resume). VARIANTS and SEEDS choose a subset; EXTRA_TASKS adds tasks to
-# evaluations already written; JOBS (default 1) runs that many jobs at once (below).
+# evaluations already written; JOBS (default 2) runs that many jobs at once (below).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -32,7 +32,7 @@ SEEDS="${SEEDS:-1 2 3}"
 VARIANTS="${VARIANTS:-plain paper paper-no-ptd paper-no-mccl recipe}"
 EVAL_TASKS="${EVAL_TASKS:-va,mr,cr,sst5,ekman,imdb,align}"
 BACKEND="${BACKEND:-auto}"
-JOBS="${JOBS:-1}"
+JOBS="${JOBS:-2}"
 case "$JOBS" in ''|*[!0-9]*|0) echo "run-results.sh: JOBS must be a whole number ≥ 1, got '$JOBS'" >&2; exit 2 ;; esac
 carl() { npx tsx bin/carl.ts "$@"; }
 
@@ -86,13 +86,12 @@ train_and_evaluate() { # variant, seed
 }
 
 # JOBS runs (or evaluations) at once, each on cores/JOBS threads (OPENBLAS_NUM_THREADS; carl eval's
-# --workers). The default, one job on every core, reproduces docs/RESULTS.md's tables bit for bit.
-# JOBS=2 on this 2-core machine: two one-thread jobs do about 1.7 times the CARL steps per second
-# of one two-thread job (USE-lite's products are too small for OpenBLAS's second thread to pay),
-# but only about 1.1 times the embedding of an evaluation (its two embedding workers already keep
-# both cores busy; 150–190 texts/s beside a training run against 240–390 alone). OpenBLAS's sums
-# depend on its thread count, so JOBS=2 trains at a different float32 rounding; on the recipe's
-# seeds 1–2 that moved VA r by ≤ 1.4e-4 and probe accuracies by ≤ 0.19 points (docs/RESULTS.md).
+# --workers). docs/RESULTS.md's tables come from the default, JOBS=2 on the 2-core machine: two
+# one-thread jobs do about 1.7 times the CARL steps per second of one two-thread job (USE-lite's
+# products are too small for OpenBLAS's second thread to pay), and about 1.1 times the embedding of
+# an evaluation. OpenBLAS's sums depend on its thread count, so another JOBS (or core count) trains
+# at a different float32 rounding: JOBS=1 against JOBS=2 moved the recipe's VA r by ≤ 1.4e-4 and
+# probe accuracies by ≤ 0.19 points (seeds 1–2, docs/RESULTS.md).
 THREADS=$(( $(nproc) / JOBS ))
 [ "$THREADS" -ge 1 ] || THREADS=1
 export OPENBLAS_NUM_THREADS=$THREADS
