@@ -11,11 +11,10 @@
 # and each run's best model, with base USE-lite, evaluated by `carl eval` (EVAL_TASKS; IMDB capped
 # at 2,000 reviews per split). Then the tables: summarize-results.ts.
 #
-# Cost on the 2-core development machine (native backend, nothing else running): a CARL run about
-# 12 minutes (the paper's or the recipe's; w/o TP 7, w/o MCCL 11), a supervised run 6.5, an
-# evaluation of all tasks but IMDB 6–8. VARIANTS="recipe plain" at three seeds is about 1.7 hours,
-# VARIANTS="paper paper-no-ptd paper-no-mccl" about 2.3 (2026-12-06: 2 h 15 min for eight of its
-# nine runs, with tests running beside it); all five variants about 4, i.e. two sessions: resume.
+# Cost on the 2-core development machine (native backend, nothing else running, JOBS=2): the whole
+# protocol took 2 h 7 min (7,643 s, 2026-12-06). Per job, beside the other: a recipe run about 13
+# minutes, the paper's 10, w/o MCCL 12, w/o TP 7.5, a supervised run 6.5, an evaluation of every
+# task 6–7.
 #
 #   bash pipelines/results/run-results.sh [emobank.csv] [out-dir] [data-dir]
 #
