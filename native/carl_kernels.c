@@ -76,9 +76,16 @@ static void *typed_array(napi_env env, napi_value value, size_t *length) {
   return data;
 }
 
-/* OpenBLAS's thread count as carl last set it (setThreads; 0: never); batched products share it out. */
+/* The most threads a batched product shares its matrices among. */
 #define CARL_MAX_THREADS 64
-static int blas_threads = 0;
+
+/*
+ * OpenBLAS's thread count is one setting for the whole process, and carl eval's embedding workers
+ * are threads of one process. A batched product sets it to 1 while its own threads run, so it
+ * holds this lock exclusively; every other product holds it shared, and so never runs (and rounds)
+ * on a thread count that another worker set for a moment.
+ */
+static pthread_rwlock_t blas_setting = PTHREAD_RWLOCK_INITIALIZER;
 
 /* Products first … end − 1 of a batched matMul, each one single call of sgemm. */
 struct batch_products {
@@ -149,9 +156,11 @@ static napi_value mat_mul(napi_env env, napi_callback_info info) {
     }
   }
   struct batch_products job = {a, a_offsets, b, b_offsets, c + c_offset, m, n, k, trans_a, trans_b, 0, batches};
-  const int threads = blas_threads > 0 ? blas_threads : openblas_get_num_threads();
+  const int threads = openblas_get_num_threads();
   if (batches < 2 || threads < 2) {
+    pthread_rwlock_rdlock(&blas_setting);
     run_batch_products(&job);
+    pthread_rwlock_unlock(&blas_setting);
     return NULL;
   }
   /*
@@ -166,6 +175,8 @@ static napi_value mat_mul(napi_env env, napi_callback_info info) {
   struct batch_products parts[CARL_MAX_THREADS];
   pthread_t helpers[CARL_MAX_THREADS];
   bool started[CARL_MAX_THREADS] = {false};
+  pthread_rwlock_wrlock(&blas_setting);
+  const int setting = openblas_get_num_threads(); /* read again under the lock: what to put back */
   openblas_set_num_threads(1);
   for (size_t w = 0; w < workers; w++) {
     parts[w] = job;
@@ -178,7 +189,8 @@ static napi_value mat_mul(napi_env env, napi_callback_info info) {
     if (started[w]) pthread_join(helpers[w], NULL);
     else run_batch_products(&parts[w]); /* no thread to be had: do its share here */
   }
-  openblas_set_num_threads(threads);
+  openblas_set_num_threads(setting);
+  pthread_rwlock_unlock(&blas_setting);
   return NULL;
 }
 
@@ -559,8 +571,9 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "setThreads expects a whole number ≥ 1");
     return NULL;
   }
-  blas_threads = (int)threads;
+  pthread_rwlock_wrlock(&blas_setting);
   openblas_set_num_threads((int)threads);
+  pthread_rwlock_unlock(&blas_setting);
   return NULL;
 }
 

@@ -2,14 +2,17 @@
  * Kernels that only move floats: Slice, SplitV and Transpose as one strided copy each in C
  * (carl_kernels.c, stridedCopy). tfjs-backend-wasm's Slice first copies its whole input out of the
  * heap (readSync) and then the slice row by row in JavaScript, and SplitV does that once per
- * output: on USE-lite's fused QKV product that was ~6% of an embedding's time; its Transpose walks
- * every element through generic strides. A copy rounds nothing, so results stay bit for bit.
+ * output (USE-lite splits its fused QKV product in every layer); its Transpose walks every element
+ * through generic strides. A copy rounds nothing, so results stay bit for bit.
  */
 import * as tf from "@tensorflow/tfjs"
 import type { NativeKernels } from "./addon.ts"
+import { memoryOf, type TensorMemory } from "./tensor-memory.ts"
 
 export type StridedCopy = NonNullable<NativeKernels["stridedCopy"]>
-import { memoryOf, type TensorMemory } from "./tensor-memory.ts"
+
+/** Row-major strides of `shape`, the last one 1. */
+const stridesOf = (shape: ReadonlyArray<number>): Array<number> => [...tf.util.computeStrides([...shape]), 1]
 
 const copies = (dtype: tf.DataType): dtype is "float32" | "int32" => dtype === "float32" || dtype === "int32"
 
@@ -17,7 +20,7 @@ const copies = (dtype: tf.DataType): dtype is "float32" | "int32" => dtype === "
 const sliceInto = (copy: StridedCopy, memory: TensorMemory, x: tf.TensorInfo, begin: ReadonlyArray<number>, size: ReadonlyArray<number>): tf.TensorInfo => {
   const out = memory.allocate(size, x.dtype as "float32" | "int32")
   if (tf.util.sizeFromShape([...size]) === 0) return out
-  const strides = [...tf.util.computeStrides([...x.shape]), 1]
+  const strides = stridesOf(x.shape)
   const start = begin.reduce((offset, b, axis) => offset + b * (strides[axis] ?? 0), 0)
   copy(memory.buffer(x), memory.offset(x) + start, Int32Array.from(size), Int32Array.from(strides), memory.buffer(out), memory.offset(out))
   return out
@@ -58,7 +61,7 @@ export const nativeTranspose = (copy: StridedCopy, fallback: tf.KernelFunc): tf.
   const shape = perm.map((axis) => x.shape[axis] ?? 1)
   const out = memory.allocate(shape, x.dtype as "float32" | "int32")
   if (tf.util.sizeFromShape(shape) === 0) return out
-  const inputStrides = [...tf.util.computeStrides([...x.shape]), 1]
+  const inputStrides = stridesOf(x.shape)
   const strides = Int32Array.from(perm.map((axis) => inputStrides[axis] ?? 0))
   copy(memory.buffer(x), memory.offset(x), Int32Array.from(shape), strides, memory.buffer(out), memory.offset(out))
   return out

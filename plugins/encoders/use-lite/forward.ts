@@ -26,7 +26,7 @@ import {
   USE_LITE_MAX_LENGTH,
   type UseLiteLayer
 } from "./config.ts"
-import { packTokens, tokenPacking, unpackTokens, type TokenPacking } from "../../../core/token-packing.ts"
+import { tokenPacking, type TokenPacking } from "../../../core/token-packing.ts"
 import { timingSignal } from "./timing-signal.ts"
 import { layerPrefix } from "./weights.ts"
 
@@ -74,17 +74,17 @@ const selfAttention = (
   noise: Dropout | undefined
 ): tf.Tensor2D =>
   tf.tidy(() => {
-    const { batch, seq } = packing
-    const { heads, attentionSize } = layer
+        const { heads, attentionSize } = layer
     const headSize = attentionSize / heads
-    const qkv = unpackTokens(linear(parameters, `${prefix}.attention.qkv`, x), packing)
+    const qkv = packing.unpack(linear(parameters, `${prefix}.attention.qkv`, x))
+    const [batch, seq] = qkv.shape
     const [q, k, v] = tf.split(qkv, 3, 2) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D]
     const query = tf.mul(splitHeads(q, heads), Math.fround(1 / Math.sqrt(headSize)))
     // Keys transposed explicitly so the batched matMul runs without transpose flags (as in bert/forward.ts).
     const keysT = tf.transpose(tf.reshape(k, [batch, seq, heads, headSize]), [0, 2, 3, 1])
     const scores = tf.add(tf.matMul(query, keysT), scoreBias)
     const context = tf.matMul(dropout(tf.softmax(scores, -1), noise?.attention ?? 0, noise), splitHeads(v, heads))
-    const merged = packTokens(tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch, seq, attentionSize]) as tf.Tensor3D, packing)
+    const merged = packing.pack(tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch, seq, attentionSize]) as tf.Tensor3D)
     return dropout(linear(parameters, `${prefix}.attention.output`, merged), noise?.hidden ?? 0, noise)
   })
 
@@ -120,9 +120,9 @@ export const useLiteHiddenStates = (parameters: ParameterSet, words: tf.Tensor3D
     const packing = tokenPacking(mask)
     const scoreBias = tf.reshape(tf.mul(tf.sub(1, mask), USE_LITE_MASKED_SCORE), [batch, 1, 1, seq]) as tf.Tensor4D
     const positions = tf.expandDims(timingSignal(seq, USE_LITE_EMBEDDING_SIZE), 0)
-    let x = dropout(packTokens(tf.add(tf.mul(words, 2), positions) as tf.Tensor3D, packing), noise?.hidden ?? 0, noise)
+    let x = dropout(packing.pack(tf.add(tf.mul(words, 2), positions) as tf.Tensor3D), noise?.hidden ?? 0, noise)
     USE_LITE_LAYERS.forEach((layer, index) => {
       x = transformerLayer(parameters, index, layer, x, packing, scoreBias, noise)
     })
-    return unpackTokens(x, packing)
+    return packing.unpack(x)
   })
